@@ -1,0 +1,50 @@
+"""Errors and warnings raised by stratopt.
+
+Every message names the offending value and says how to fix it. Errors that signal bad user input
+subclass :class:`ValueError` so that generic handlers still catch them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DataUnavailableError",
+    "DivergenceWarning",
+    "LookAheadError",
+    "StaleCacheWarning",
+    "StratoptError",
+    "StratoptWarning",
+]
+
+
+class StratoptError(Exception):
+    """Base class of every error stratopt raises on purpose."""
+
+
+class DataError(StratoptError, ValueError):
+    """Price data that cannot be used as it is (bad values, bad layout, empty after filtering)."""
+
+
+class DataUnavailableError(StratoptError, RuntimeError):
+    """Data that could not be obtained: no network and no cached copy."""
+
+
+class ConfigError(StratoptError, ValueError):
+    """An argument outside its valid range or of the wrong kind."""
+
+
+class LookAheadError(StratoptError, AssertionError):
+    """A rule whose position on some day depends on prices after that day."""
+
+
+class StratoptWarning(UserWarning):
+    """Base class of stratopt's warnings."""
+
+
+class StaleCacheWarning(StratoptWarning):
+    """Data served from the on-disk cache because a fresh download failed."""
+
+
+class DivergenceWarning(StratoptWarning):
+    """An optimisation stopped because its loss or gradient blew up."""
