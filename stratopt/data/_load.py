@@ -1,0 +1,196 @@
+"""The one entry point for prices: ``load_prices(source, ...)`` for every kind of source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Union
+
+import pandas as pd
+
+from stratopt.data._bundled import BUNDLED, read_bundled
+from stratopt.data._csv import read_csv_prices
+from stratopt.data._validate import DEFAULT_MAX_GAP, validate_prices
+from stratopt.data._yfinance import DEFAULT_MAX_AGE, Downloader, load_yfinance
+from stratopt.errors import ConfigError, DataError
+
+__all__ = ["PriceSource", "load_prices", "parse_tickers"]
+
+#: What :func:`load_prices` accepts as ``source``.
+PriceSource = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]], pd.DataFrame]
+
+DateLike = Union[str, dt.date, pd.Timestamp, None]
+
+
+def load_prices(
+    source: PriceSource = "sp500",
+    *,
+    tickers: str | Sequence[str] | None = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    max_gap: int = DEFAULT_MAX_GAP,
+    cache_dir: str | os.PathLike[str] | None = None,
+    max_age: dt.timedelta = DEFAULT_MAX_AGE,
+    downloader: Downloader | None = None,
+) -> pd.DataFrame:
+    """Load daily adjusted close prices from any supported source, validated.
+
+    Parameters
+    ----------
+    source
+        - a bundled dataset name: ``"sp500"`` (20 large US stocks, 1990-2022) or
+          ``"sp500-index"`` (see :func:`~stratopt.data.datasets`); a bundled name wins over a
+          file of the same name in the working folder;
+        - ``"yfinance"``: download ``tickers`` from Yahoo Finance, cached on disk;
+        - a CSV file (wide, long or one-ticker OHLCV; see :mod:`stratopt.data._csv`), a folder
+          of CSV files, or a list of files;
+        - a DataFrame with dates as index and one column per ticker (validated as it is).
+    tickers
+        Tickers to keep (a list, or one string like ``"AAPL,MSFT"``); all when ``None``.
+        Required for ``"yfinance"``. Matched exactly, else case-insensitively.
+    start, end
+        Inclusive date range; the whole history when ``None``.
+    max_gap
+        Longest run of missing prices that is forward-filled (see
+        :func:`~stratopt.data.validate_prices`).
+    cache_dir
+        yfinance cache folder; default ``$STRATOPT_DATA``, else the user cache folder.
+    max_age
+        yfinance: a cached copy younger than this is used without downloading.
+    downloader
+        yfinance: replaces :func:`yfinance.download` (tests, proxies).
+
+    Returns
+    -------
+    pandas.DataFrame
+        DatetimeIndex named ``date`` (tz-naive, sorted, unique), one ``float64`` column per
+        ticker (column index named ``ticker``). NaN only before a ticker's first price.
+
+    Raises
+    ------
+    DataError
+        Bad values or layout (named ticker and date), an unknown ticker (the available ones are
+        listed), or a filter that leaves nothing (the filter is named).
+    DataUnavailableError
+        yfinance is unreachable and nothing is cached.
+    FileNotFoundError
+        ``source`` is neither a dataset name nor an existing path.
+
+    Examples
+    --------
+    >>> from stratopt.data import load_prices
+    >>> prices = load_prices("sp500", tickers=["AAPL", "MSFT"], start="2020-01-01")
+    >>> prices.shape
+    (754, 2)
+    """
+    first, last = _bound(start, "start"), _bound(end, "end")
+    if first is not None and last is not None and first > last:
+        raise ConfigError(f"start={first:%Y-%m-%d} is after end={last:%Y-%m-%d}: swap them")
+    wanted = None if tickers is None else parse_tickers(tickers)
+    if isinstance(source, pd.DataFrame):
+        raw, label = source, "the given DataFrame"
+    elif isinstance(source, str) and source in BUNDLED:
+        raw, label = read_bundled(source), f"bundled dataset {source!r}"
+    elif isinstance(source, str) and source == "yfinance":
+        if wanted is None:
+            raise ConfigError(
+                "source='yfinance' needs tickers: pass tickers=['AAPL', 'MSFT'] "
+                "(or --tickers AAPL,MSFT on the command line)"
+            )
+        raw = load_yfinance(
+            wanted, start=first, end=last, cache_dir=cache_dir, max_age=max_age,
+            downloader=downloader,
+        )
+        label, wanted = "yfinance", None
+    else:
+        if isinstance(source, (str, os.PathLike)) and not Path(source).expanduser().exists():
+            raise FileNotFoundError(
+                f"source {str(source)!r} is not a bundled dataset ({', '.join(BUNDLED)}), "
+                "'yfinance', or an existing file or folder: check the name or the path"
+            )
+        raw = read_csv_prices(source)
+        label = str(source) if isinstance(source, (str, os.PathLike)) else "the given files"
+    if wanted is not None:
+        raw = raw[_select(list(map(str, raw.columns)), wanted, label)]
+    prices = validate_prices(raw, max_gap=max_gap, source=label)
+    return _window(prices, first, last, label)
+
+
+def parse_tickers(tickers: str | Sequence[str]) -> list[str]:
+    """Split ``"AAPL, MSFT"`` or a list into distinct, stripped ticker strings, in order.
+
+    Raises
+    ------
+    ConfigError
+        If nothing is left, or an item is not a string.
+    """
+    items = re.split(r"[,\s]+", tickers) if isinstance(tickers, str) else list(tickers)
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"ticker {item!r} must be a string like 'AAPL'")
+    names = list(dict.fromkeys(i.strip() for i in items if i.strip()))
+    if not names:
+        raise ConfigError(f"tickers={tickers!r} names no ticker: pass e.g. ['AAPL', 'MSFT']")
+    return names
+
+
+def _bound(value: DateLike, name: str) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name}={value!r} is not a date: use the form 2020-01-31") from exc
+    if pd.isna(stamp):
+        raise ConfigError(f"{name}={value!r} is not a date: use the form 2020-01-31")
+    if stamp.tz is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.normalize()
+
+
+def _select(available: list[str], wanted: list[str], label: str) -> list[str]:
+    by_upper: dict[str, list[str]] = {}
+    for name in available:
+        by_upper.setdefault(name.upper(), []).append(name)
+    chosen, unknown = [], []
+    for ticker in wanted:
+        if ticker in available:
+            chosen.append(ticker)
+        elif len(by_upper.get(ticker.upper(), [])) == 1:
+            chosen.append(by_upper[ticker.upper()][0])
+        else:
+            unknown.append(ticker)
+    if unknown:
+        shown = ", ".join(sorted(available)[:40]) + (", ..." if len(available) > 40 else "")
+        raise DataError(
+            f"tickers {unknown} are not in {label}; available: {shown}"
+        )
+    return list(dict.fromkeys(chosen))
+
+
+def _window(
+    prices: pd.DataFrame, first: pd.Timestamp | None, last: pd.Timestamp | None, label: str
+) -> pd.DataFrame:
+    lo, hi = prices.index[0], prices.index[-1]
+    span = f"{label} covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}"
+    if first is not None and first > hi:
+        raise DataError(f"start={first:%Y-%m-%d} leaves no rows: {span}; choose an earlier start")
+    if last is not None and last < lo:
+        raise DataError(f"end={last:%Y-%m-%d} leaves no rows: {span}; choose a later end")
+    window = prices.loc[first:last]
+    if window.empty:
+        raise DataError(
+            f"start={first:%Y-%m-%d} and end={last:%Y-%m-%d} leave no rows between them "
+            f"({span}, with no dates in that range): widen the range"
+        )
+    blank = window.columns[window.isna().all().to_numpy()]
+    if len(blank):
+        listed = ", ".join(f"{t} from {prices[t].first_valid_index():%Y-%m-%d}" for t in blank)
+        raise DataError(
+            f"tickers {list(blank)} have no prices from {window.index[0]:%Y-%m-%d} to "
+            f"{window.index[-1]:%Y-%m-%d} (they trade {listed}): choose a later start or drop them"
+        )
+    return window

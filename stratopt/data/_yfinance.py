@@ -1,0 +1,237 @@
+"""Prices from Yahoo Finance through yfinance, cached on disk, with an honest offline story.
+
+yfinance does not raise when it cannot reach Yahoo: it prints an error and returns an EMPTY
+DataFrame whose columns are the usual ``(Price, Ticker)`` MultiIndex. This module checks for
+that itself, falls back to the on-disk cache with a :class:`~stratopt.errors.StaleCacheWarning`
+that says how old the copy is, and otherwise raises
+:class:`~stratopt.errors.DataUnavailableError` naming the tickers and the ways out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from stratopt.data._cache import (
+    ENV_VAR,
+    CacheEntry,
+    check_ticker,
+    read_cache,
+    resolve_cache_dir,
+    write_cache,
+)
+from stratopt.data._validate import parse_dates
+from stratopt.errors import ConfigError, DataError, DataUnavailableError, StaleCacheWarning
+
+__all__ = [
+    "DEFAULT_MAX_AGE",
+    "Downloader",
+    "close_from_frame",
+    "field_name",
+    "load_yfinance",
+]
+
+logger = logging.getLogger("stratopt.data")
+
+_FIELD_ALIASES = {"adjclose": "adj close", "adjusted close": "adj close"}
+
+#: A function with the signature of :func:`yfinance.download` (tickers first, then keywords).
+Downloader = Callable[..., pd.DataFrame | None]
+
+#: Cached prices younger than this that cover the requested dates are used without a download.
+DEFAULT_MAX_AGE = dt.timedelta(days=1)
+
+
+def close_from_frame(frame: pd.DataFrame, tickers: Sequence[str] = ()) -> pd.DataFrame:
+    """Adjusted close per ticker from a frame shaped like yfinance's output.
+
+    Per ticker, ``Adj Close`` is used when it holds data, else ``Close`` (which yfinance
+    adjusts for splits and dividends under its default ``auto_adjust=True``). Field names are
+    matched case-insensitively, and either column level may hold them.
+
+    Parameters
+    ----------
+    frame
+        ``(Price, Ticker)`` or ``(Ticker, Price)`` MultiIndex columns, or flat OHLCV columns
+        for a single ticker.
+    tickers
+        Needed only for flat columns: the one ticker they belong to.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per ticker, with the index of ``frame``.
+    """
+    if isinstance(frame.columns, pd.MultiIndex):
+        level = _price_level(frame.columns)
+        fields = frame.columns.get_level_values(level)
+        names = frame.columns.get_level_values(1 - level)
+    elif len(tickers) == 1:
+        fields = frame.columns
+        names = pd.Index([tickers[0]] * len(frame.columns))
+    else:
+        raise DataError(
+            f"cannot tell which tickers the columns {list(frame.columns)} belong to: "
+            "pass a frame with (Price, Ticker) MultiIndex columns"
+        )
+    lowered = pd.Index([field_name(f) for f in fields])
+    closes = {}
+    for name in dict.fromkeys(names):
+        for field in ("adj close", "close"):
+            hits = (lowered == field) & (names == name)
+            if hits.any() and frame.loc[:, hits].iloc[:, 0].notna().any():
+                closes[str(name)] = frame.loc[:, hits].iloc[:, 0]
+                break
+        else:
+            closes[str(name)] = pd.Series(float("nan"), index=frame.index)
+    return pd.DataFrame(closes, index=frame.index)
+
+
+def field_name(label: object) -> str:
+    """Canonical lower-case name of a price field: ``Adj_Close``, ``adjclose`` -> ``adj close``."""
+    name = re.sub(r"[\s_]+", " ", str(label).strip().lower())
+    return _FIELD_ALIASES.get(name, name)
+
+
+def _price_level(columns: pd.MultiIndex) -> int:
+    for level in (0, 1):
+        values = {field_name(v) for v in columns.get_level_values(level)}
+        if values & {"close", "adj close"}:
+            return level
+    raise DataError(
+        f"no 'Close' or 'Adj Close' field among the columns {list(columns[:6])}: "
+        "download daily prices (yfinance.download) or pass a price table"
+    )
+
+
+def _download(
+    symbols: list[str],
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    downloader: Downloader | None,
+) -> tuple[dict[str, pd.Series], str]:
+    """Prices that came back, by symbol, and a note on what went wrong (empty if nothing)."""
+    if downloader is None:
+        import yfinance
+
+        downloader = yfinance.download
+    kwargs: dict[str, Any] = {"auto_adjust": True, "progress": False, "actions": False}
+    if start is None:
+        kwargs["period"] = "max"
+    else:
+        kwargs["start"] = start.strftime("%Y-%m-%d")
+    if end is not None:  # yfinance's end is exclusive, ours inclusive
+        kwargs["end"] = (end + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    try:
+        frame = downloader(symbols, **kwargs)
+    except Exception as exc:  # network failures surface as many exception types across versions
+        logger.warning("yfinance download of %s raised %r", symbols, exc)
+        return {}, f"yfinance raised {type(exc).__name__}: {exc}"
+    if frame is None or frame.empty:
+        return {}, "yfinance returned an empty table, as it does when offline"
+    closes = close_from_frame(frame, symbols)
+    closes.index = parse_dates(closes.index, source="yfinance")
+    got = {s: closes[s].dropna() for s in symbols if s in closes and closes[s].notna().any()}
+    note = "" if len(got) == len(symbols) else "yfinance returned no prices for some tickers"
+    return got, note
+
+
+def _stale_message(symbol: str, entry: CacheEntry, note: str, covered: bool) -> str:
+    age = entry.age()
+    days, hours = age.days, age.seconds // 3600
+    span = (
+        f"{entry.prices.index[0]:%Y-%m-%d} to {entry.prices.index[-1]:%Y-%m-%d}"
+        if len(entry.prices)
+        else "no dates"
+    )
+    return (
+        f"download of {symbol} failed ({note}); using the cached copy from "
+        f"{entry.fetched_at:%Y-%m-%d %H:%M} UTC, {days} days {hours} hours old "
+        f"(prices {span}, file {entry.path})"
+        + ("" if covered else "; it does not cover all the requested dates")
+    )
+
+
+def load_yfinance(
+    tickers: Sequence[str],
+    *,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+    cache_dir: str | Path | None = None,
+    max_age: dt.timedelta = DEFAULT_MAX_AGE,
+    downloader: Downloader | None = None,
+) -> pd.DataFrame:
+    """Daily adjusted close from Yahoo Finance, through the on-disk cache.
+
+    A ticker whose cached copy is younger than ``max_age`` and covers ``[start, end]`` is served
+    from the cache. The others are downloaded in one call and cached; when the download fails,
+    an older cached copy is used with a :class:`~stratopt.errors.StaleCacheWarning`.
+
+    Parameters
+    ----------
+    tickers
+        Yahoo symbols; validated with :func:`~stratopt.data._cache.check_ticker` before any
+        file is touched.
+    start, end
+        Inclusive date range; ``None`` for the whole history / up to today.
+    cache_dir
+        Cache folder (see :func:`~stratopt.data._cache.resolve_cache_dir`).
+    max_age
+        How old a cached copy may be before a fresh download is attempted.
+    downloader
+        Replaces :func:`yfinance.download` (for tests, proxies or other vendors).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Raw wide table, one column per ticker (not yet validated).
+
+    Raises
+    ------
+    DataUnavailableError
+        A ticker could neither be downloaded nor found in the cache.
+    """
+    if isinstance(tickers, str) or not tickers:
+        raise ConfigError(
+            f"source='yfinance' needs a list of tickers, got {tickers!r}: "
+            "pass tickers=['AAPL', 'MSFT'] (or --tickers AAPL,MSFT)"
+        )
+    if pd.Timedelta(max_age) < pd.Timedelta(0):
+        raise ConfigError(f"max_age must be >= 0, got {max_age!r}")
+    symbols = list(dict.fromkeys(check_ticker(t) for t in tickers))
+    folder = resolve_cache_dir(cache_dir)
+    cached = {s: read_cache(folder, s) for s in symbols}
+    prices: dict[str, pd.Series] = {}
+    for symbol, entry in cached.items():
+        if entry and entry.covers(start, end) and entry.age() <= pd.Timedelta(max_age):
+            logger.info("using cached %s from %s", symbol, entry.path)
+            prices[symbol] = entry.prices
+    wanted = [s for s in symbols if s not in prices]
+    if wanted:
+        fetched, note = _download(wanted, start, end, downloader)
+        for symbol in wanted:
+            entry = cached[symbol]
+            if symbol in fetched:
+                write_cache(folder, symbol, fetched[symbol], start=start, end=end)
+                prices[symbol] = fetched[symbol]
+            elif entry is not None:
+                message = _stale_message(symbol, entry, note, entry.covers(start, end))
+                logger.info(message)
+                warnings.warn(message, StaleCacheWarning, stacklevel=3)
+                prices[symbol] = entry.prices
+        missing = [s for s in symbols if s not in prices]
+        if missing:
+            raise DataUnavailableError(
+                f"could not get prices for {missing} from yfinance ({note}) and found no cached "
+                f"copy in {folder}: connect to the internet and retry, point cache_dir (or "
+                f"${ENV_VAR}) at a folder that holds a cache, or use a CSV file of prices as "
+                "the source instead"
+            )
+    return pd.DataFrame({s: prices[s] for s in symbols})
