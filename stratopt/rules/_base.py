@@ -1,0 +1,227 @@
+"""The base class of every trading rule: parameters in natural units, batched, causal."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from stratopt._market import MarketData
+from stratopt.errors import ConfigError
+from stratopt.rules._params import Param
+
+__all__ = ["Rule"]
+
+
+class Rule(nn.Module):
+    """A trading rule whose parameters are differentiable weights.
+
+    A rule maps market data to positions in [-1, 1] shaped (batch, days, assets). The batch
+    dimension holds independent parameter sets (starts) evaluated in one pass. The position on
+    day ``t`` may use prices up to and including day ``t`` only; :func:`stratopt.check_causality`
+    tests that property for any rule.
+
+    Subclasses declare parameters with :meth:`add_param` in ``__init__`` and implement
+    :meth:`_positions`. At ``temperature=0`` the rule is the hard rule a trader runs (steps
+    instead of sigmoids, integer windows rounded); at ``temperature > 0`` it is smooth.
+
+    Examples
+    --------
+    >>> from stratopt.rules import MACrossover
+    >>> rule = MACrossover(fast=20, slow=100)
+    >>> rule.params
+    {'fast': 20.0, 'slow': 100.0}
+    >>> rule.set_params(fast=30).params["fast"]
+    30.0
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._specs: dict[str, Param] = {}
+        self._raw = nn.ParameterDict()
+        self._batch = 1
+
+    # ----------------------------------------------------------------- declaring parameters
+    def add_param(self, spec: Param, value: float | None = None) -> None:
+        """Declare a parameter; ``value`` (natural units) defaults to ``spec.init``."""
+        value = spec.check(spec.init if value is None else value)
+        self._specs[spec.name] = spec
+        raw = spec.to_raw(torch.full((self._batch,), value, dtype=torch.float64))
+        self._raw[spec.name] = nn.Parameter(raw)
+
+    def _positions(self, data: MarketData, p: dict[str, Tensor], temperature: float) -> Tensor:
+        """Positions (batch, days, assets) from natural parameter values ``p`` of shape (batch,)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------ evaluation
+    def forward(self, data: MarketData, *, temperature: float = 1.0) -> Tensor:
+        """Positions in [-1, 1], shaped (batch, days, assets); 0 where a ticker is not listed."""
+        if not isinstance(data, MarketData):
+            raise ConfigError(
+                f"rules take MarketData, got {type(data).__name__}; "
+                "wrap prices with stratopt.MarketData.from_prices(prices)"
+            )
+        if not temperature >= 0 or math.isinf(temperature):
+            raise ConfigError(f"temperature={temperature!r} must be finite and >= 0 (0 = hard rule)")
+        p = self._natural_values(dtype=data.dtype, hard=temperature == 0)
+        pos = self._positions(data, p, float(temperature))
+        return torch.where(data.tradable, pos, torch.zeros((), dtype=pos.dtype, device=pos.device))
+
+    def positions(self, prices: pd.DataFrame | MarketData, *, temperature: float = 0.0) -> pd.DataFrame:
+        """Hard (by default) positions of a single-start rule as a DataFrame (dates x tickers)."""
+        data = prices if isinstance(prices, MarketData) else MarketData.from_prices(prices)
+        self._require_single("positions")
+        with torch.no_grad():
+            pos = self(data, temperature=temperature)[0]
+        return pd.DataFrame(pos.cpu().numpy(), index=data.dates, columns=list(data.tickers))
+
+    def _natural_values(self, *, dtype: torch.dtype, hard: bool) -> dict[str, Tensor]:
+        out = {}
+        for name, spec in self._specs.items():
+            value = spec.to_natural(self._raw[name]).to(dtype)
+            out[name] = spec.hard(value) if hard else value
+        return out
+
+    # ----------------------------------------------------------------- parameter access
+    def named_specs(self) -> Iterator[tuple[str, Rule, Param]]:
+        """(dotted name, owning rule, spec) for this rule's parameters and its sub-rules'."""
+        for name, module in self.named_modules():
+            if isinstance(module, Rule):
+                prefix = f"{name}." if name else ""
+                for spec in module._specs.values():
+                    yield prefix + spec.name, module, spec
+
+    @property
+    def batch_size(self) -> int:
+        """Number of parameter sets (starts) evaluated together."""
+        return self._batch
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Parameter values in natural units (single-start rules; see :meth:`batch_params`)."""
+        self._require_single("params")
+        # 12 significant digits hide the round-off of the sigmoid round trip (20.0, not 19.999...)
+        return {k: float(f"{v[0]:.12g}") for k, v in self.batch_params().items()}
+
+    def batch_params(self) -> pd.DataFrame:
+        """Natural parameter values, one row per start."""
+        cols = {}
+        with torch.no_grad():
+            for name, owner, spec in self.named_specs():
+                cols[name] = spec.to_natural(owner._raw[spec.name]).cpu().numpy().astype(float)
+        return pd.DataFrame(cols, index=pd.RangeIndex(self._batch, name="start"))
+
+    def param_table(self) -> pd.DataFrame:
+        """Name, value, unit, bounds and description of each parameter (single start)."""
+        values = self.params
+        rows = [
+            {"param": n, "value": values[n], "unit": s.unit, "low": s.low, "high": s.high,
+             "integer": s.integer, "doc": s.doc}
+            for n, _, s in self.named_specs()
+        ]
+        return pd.DataFrame(rows).set_index("param")
+
+    def set_params(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Rule:
+        """Set parameters in natural units; a scalar sets every start, an array one per start.
+
+        Dotted names reach sub-rules (``{"rule.fast": 30}``). Returns ``self``.
+        """
+        updates = {**(values or {}), **kwargs}
+        specs = {n: (o, s) for n, o, s in self.named_specs()}
+        unknown = sorted(set(updates) - set(specs))
+        if unknown:
+            raise ConfigError(f"unknown parameter(s) {unknown}; this rule has {sorted(specs)}")
+        for name, value in updates.items():
+            owner, spec = specs[name]
+            arr = np.broadcast_to(np.asarray(value, dtype=float), (self._batch,))
+            if np.asarray(value).ndim and np.asarray(value).size != self._batch:
+                raise ConfigError(
+                    f"{name} got {np.asarray(value).size} values for {self._batch} starts; "
+                    "pass one value or one per start"
+                )
+            checked = [spec.check(v) for v in arr]
+            raw = owner._raw[spec.name]
+            with torch.no_grad():
+                raw.copy_(spec.to_raw(torch.tensor(checked, dtype=torch.float64)).to(raw.dtype))
+        return self
+
+    def max_window(self) -> float:
+        """Longest look-back (days) among the current parameters whose unit is days."""
+        df = self.batch_params()
+        days = [n for n, _, s in self.named_specs() if s.unit == "days"]
+        return float(df[days].to_numpy().max()) if days else 0.0
+
+    # ----------------------------------------------------------------------- batching
+    def with_starts(self, n_starts: int, *, seed: int | np.random.Generator | None = None) -> Rule:
+        """A copy with ``n_starts`` parameter sets: the current one first, then random ones.
+
+        Random starts draw bounded parameters uniformly between the 10% and 90% points of their
+        range (in natural units), and unbounded ones around the current value. Unstructured
+        weights (e.g. a neural policy's) are re-initialised per start by the rule's
+        ``_init_batch`` hook.
+        """
+        if not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+            raise ConfigError(f"n_starts={n_starts!r} must be a positive integer")
+        self._require_single("with_starts")
+        rng = np.random.default_rng(seed)
+        new = copy.deepcopy(self)
+        for module in new.modules():
+            if isinstance(module, Rule):
+                module._resize(int(n_starts), rng)
+        return new
+
+    def _resize(self, n: int, rng: np.random.Generator) -> None:
+        self._batch = n
+        for name, spec in self._specs.items():
+            current = float(spec.to_natural(self._raw[name].detach())[0])
+            values = np.full(n, current)
+            if spec.transform == "sigmoid":
+                u = rng.uniform(0.1, 0.9, size=n - 1)
+                values[1:] = spec.low + (spec.high - spec.low) * u
+            else:
+                values[1:] = current + rng.normal(0.0, max(abs(current), 1.0) * 0.5, size=n - 1)
+                values[1:] = np.maximum(values[1:], spec.low + 1e-3) if math.isfinite(spec.low) else values[1:]
+            if spec.integer:
+                values[1:] = np.round(values[1:])
+            raw = spec.to_raw(torch.tensor(values, dtype=torch.float64))
+            self._raw[name] = nn.Parameter(raw.to(self._raw[name].dtype))
+        self._init_batch(n, rng)
+
+    def _init_batch(self, n: int, rng: np.random.Generator) -> None:
+        """Hook for rules with unstructured weights to resize them to ``n`` starts."""
+
+    def select(self, index: int) -> Rule:
+        """A single-start copy holding start ``index``."""
+        if not 0 <= index < self._batch:
+            raise ConfigError(f"start index {index} out of range for {self._batch} starts")
+        new = copy.deepcopy(self)
+        for module in new.modules():
+            if isinstance(module, Rule):
+                module._take(index)
+        return new
+
+    def _take(self, index: int) -> None:
+        old, self._batch = self._batch, 1
+        for name, param in list(self._raw.items()):
+            self._raw[name] = nn.Parameter(param.detach()[index : index + 1].clone())
+        for pname, param in list(self._parameters.items()):
+            if param is not None and param.dim() > 0 and param.shape[0] == old:
+                self._parameters[pname] = nn.Parameter(param.detach()[index : index + 1].clone())
+
+    def _require_single(self, what: str) -> None:
+        if self._batch != 1:
+            raise ConfigError(
+                f"{what} needs a single-start rule but this one has {self._batch} starts; "
+                "use batch_params() or select(i)"
+            )
+
+    def extra_repr(self) -> str:
+        if self._batch == 1:
+            return ", ".join(f"{k}={v:.4g}" for k, v in self.params.items() if "." not in k)
+        return f"starts={self._batch}"
