@@ -23,26 +23,34 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     Read the prices back with :func:`load_from_args`.
     """
     parser.add_argument(
-        "source", nargs="*", metavar="SOURCE",
+        "source",
+        nargs="*",
+        metavar="SOURCE",
         help="bundled dataset (sp500, sp500-index; default sp500), 'yfinance', "
         "a CSV file, a folder of CSV files, or several files",
     )
     parser.add_argument(
-        "--tickers", metavar="LIST",
+        "--tickers",
+        metavar="LIST",
         help="tickers to keep, comma-separated (required for yfinance), e.g. AAPL,MSFT",
     )
     parser.add_argument("--start", metavar="DATE", help="first date, e.g. 2010-01-01")
     parser.add_argument("--end", metavar="DATE", help="last date (inclusive)")
     parser.add_argument(
-        "--max-gap", type=int, default=DEFAULT_MAX_GAP, metavar="DAYS",
+        "--max-gap",
+        type=int,
+        default=DEFAULT_MAX_GAP,
+        metavar="DAYS",
         help=f"longest run of missing prices to forward-fill (default {DEFAULT_MAX_GAP})",
     )
     parser.add_argument(
-        "--cache-dir", metavar="DIR",
+        "--cache-dir",
+        metavar="DIR",
         help="yfinance cache folder (default: $STRATOPT_DATA, else the user cache folder)",
     )
     parser.add_argument(
-        "--refresh", action="store_true",
+        "--refresh",
+        action="store_true",
         help="yfinance: download even when a fresh cached copy exists",
     )
 
@@ -55,8 +63,13 @@ def load_from_args(args: argparse.Namespace) -> pd.DataFrame:
     if args.refresh:
         extra["max_age"] = dt.timedelta(0)
     return load_prices(
-        source, tickers=args.tickers, start=args.start, end=args.end,
-        max_gap=args.max_gap, cache_dir=args.cache_dir, **extra,
+        source,
+        tickers=args.tickers,
+        start=args.start,
+        end=args.end,
+        max_gap=args.max_gap,
+        cache_dir=args.cache_dir,
+        **extra,
     )
 
 

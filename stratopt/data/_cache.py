@@ -166,7 +166,9 @@ def write_cache(
     folder.mkdir(parents=True, exist_ok=True)
     meta = {
         "ticker": check_ticker(ticker),
-        "fetched_at": (pd.Timestamp.now(tz="UTC") if fetched_at is None else fetched_at).isoformat(),
+        "fetched_at": (
+            pd.Timestamp.now(tz="UTC") if fetched_at is None else fetched_at
+        ).isoformat(),
         "start": None if start is None else start.isoformat(),
         "end": None if end is None else end.isoformat(),
     }

@@ -21,7 +21,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -33,14 +33,24 @@ __all__ = ["PathLike", "is_csv_name", "read_csv_prices"]
 
 logger = logging.getLogger("stratopt.data")
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike: TypeAlias = str | os.PathLike[str]
 
 _DATE_NAMES = ("date", "datetime", "time", "timestamp")
 _TICKER_NAMES = ("ticker", "symbol")
 _LONG_PRICE_NAMES = ("adj close", "price", "close", "value")
 _OHLCV_NAMES = frozenset(
-    {"open", "high", "low", "close", "adj close", "volume", "dividends", "stock splits",
-     "capital gains", "repaired?"}
+    {
+        "open",
+        "high",
+        "low",
+        "close",
+        "adj close",
+        "volume",
+        "dividends",
+        "stock splits",
+        "capital gains",
+        "repaired?",
+    }
 )
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip")
 _TABLE = (".csv", ".txt")
@@ -84,11 +94,13 @@ def _expand(source: PathLike | Sequence[PathLike]) -> list[Path]:
     return paths
 
 
-def _read(path: Path, **kwargs: object) -> pd.DataFrame:
+def _read(path: Path, **kwargs: Any) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, **kwargs)  # type: ignore[call-overload]
+        return pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read {path} as CSV ({exc}): check that it is a text table") from exc
+        raise DataError(
+            f"cannot read {path} as CSV ({exc}): check that it is a text table"
+        ) from exc
 
 
 def _is_yfinance_header(path: Path) -> bool:
@@ -106,8 +118,10 @@ def _read_file(path: Path) -> pd.DataFrame:
         return clean_dates(close_from_frame(raw), source=source)
     raw = _read(path)
     names = [field_name(c) for c in raw.columns]
-    date_col = next((c for c, n in zip(raw.columns, names) if n in _DATE_NAMES), raw.columns[0])
-    others = {c: n for c, n in zip(raw.columns, names) if c != date_col}
+    date_col = next(
+        (c for c, n in zip(raw.columns, names, strict=True) if n in _DATE_NAMES), raw.columns[0]
+    )
+    others = {c: n for c, n in zip(raw.columns, names, strict=True) if c != date_col}
     if set(others.values()) & set(_TICKER_NAMES):
         return _from_long(raw, date_col, others, source)
     if others and set(others.values()) <= _OHLCV_NAMES:
@@ -141,7 +155,10 @@ def _from_long(
     table["ticker"] = table["ticker"].astype(str).str.strip()
     duplicated = table[table.duplicated(["date", "ticker"])]
     if len(duplicated):
-        pairs = [f"{t} on {d:%Y-%m-%d}" for d, t in zip(duplicated["date"], duplicated["ticker"])]
+        pairs = [
+            f"{t} on {d:%Y-%m-%d}"
+            for d, t in zip(duplicated["date"], duplicated["ticker"], strict=True)
+        ]
         raise DataError(
             f"{source} lists the same ticker and date more than once ({', '.join(pairs[:5])}): "
             "keep one price per ticker and date"
@@ -175,7 +192,7 @@ def read_csv_prices(source: PathLike | Sequence[PathLike]) -> pd.DataFrame:
     paths = _expand(source)
     frames = [_read_file(path) for path in paths]
     owner: dict[str, Path] = {}
-    for path, frame in zip(paths, frames):
+    for path, frame in zip(paths, frames, strict=True):
         for ticker in frame.columns:
             if ticker in owner:
                 raise DataError(

@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
+from typing import TypeAlias
 
 import pandas as pd
 
@@ -20,9 +20,10 @@ from stratopt.errors import ConfigError, DataError
 __all__ = ["PriceSource", "load_prices", "parse_tickers"]
 
 #: What :func:`load_prices` accepts as ``source``.
-PriceSource = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]], pd.DataFrame]
+PriceSource: TypeAlias = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | pd.DataFrame
 
-DateLike = Union[str, dt.date, pd.Timestamp, None]
+#: A date as :func:`load_prices` accepts it for ``start`` and ``end``.
+DateLike: TypeAlias = str | dt.date | pd.Timestamp | None
 
 
 def load_prices(
@@ -101,7 +102,11 @@ def load_prices(
                 "(or --tickers AAPL,MSFT on the command line)"
             )
         raw = load_yfinance(
-            wanted, start=first, end=last, cache_dir=cache_dir, max_age=max_age,
+            wanted,
+            start=first,
+            end=last,
+            cache_dir=cache_dir,
+            max_age=max_age,
             downloader=downloader,
         )
         label, wanted = "yfinance", None
@@ -165,9 +170,7 @@ def _select(available: list[str], wanted: list[str], label: str) -> list[str]:
             unknown.append(ticker)
     if unknown:
         shown = ", ".join(sorted(available)[:40]) + (", ..." if len(available) > 40 else "")
-        raise DataError(
-            f"tickers {unknown} are not in {label}; available: {shown}"
-        )
+        raise DataError(f"tickers {unknown} are not in {label}; available: {shown}")
     return list(dict.fromkeys(chosen))
 
 

@@ -72,7 +72,7 @@ def _show(values: Sequence[object], limit: int = 5) -> str:
 
 
 def _day(stamp: pd.Timestamp) -> str:
-    return stamp.strftime("%Y-%m-%d")
+    return f"{stamp:%Y-%m-%d}"
 
 
 def parse_dates(values: object, *, source: str | None = None) -> pd.DatetimeIndex:
@@ -120,8 +120,11 @@ def _parse_text(index: pd.Index, source: str | None) -> pd.DatetimeIndex:
         if offsets[labelled].isna().any() or offsets.dropna().nunique() > 1:
             _repair(f"dates{_where(source)} mix timezones; kept each label's local date")
         else:
-            logger.info("dropping the UTC offset %s of the dates%s", offsets.dropna().iloc[0],
-                        _where(source))
+            logger.info(
+                "dropping the UTC offset %s of the dates%s",
+                offsets.dropna().iloc[0],
+                _where(source),
+            )
         text = text.str.replace(_OFFSET, r"\1", regex=True)
     parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce")).as_unit("ns")
     present = np.asarray(text.notna()) & np.asarray((text != "").fillna(False), dtype=bool)
@@ -346,8 +349,7 @@ def _fill_gaps(frame: pd.DataFrame, max_gap: int, source: str | None) -> pd.Data
     counts = counts[counts > 0]
     _repair(
         f"forward-filled {int(counts.sum())} missing prices{_where(source)} "
-        f"(gaps of at most {max_gap} days): "
-        + ", ".join(f"{t} {n}" for t, n in counts.items())
+        f"(gaps of at most {max_gap} days): " + ", ".join(f"{t} {n}" for t, n in counts.items())
     )
     return filled
 

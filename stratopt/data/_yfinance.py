@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -164,7 +164,7 @@ def load_yfinance(
     *,
     start: pd.Timestamp | None = None,
     end: pd.Timestamp | None = None,
-    cache_dir: str | Path | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     max_age: dt.timedelta = DEFAULT_MAX_AGE,
     downloader: Downloader | None = None,
 ) -> pd.DataFrame:
