@@ -14,7 +14,7 @@ import pandas as pd
 from stratopt.data._bundled import BUNDLED, read_bundled
 from stratopt.data._csv import read_csv_prices
 from stratopt.data._validate import DEFAULT_MAX_GAP, validate_prices
-from stratopt.data._yfinance import DEFAULT_MAX_AGE, Downloader, load_yfinance
+from stratopt.data._yfinance import DEFAULT_MAX_AGE, Downloader, close_from_frame, load_yfinance
 from stratopt.errors import ConfigError, DataError
 
 __all__ = ["PriceSource", "load_prices", "parse_tickers"]
@@ -48,7 +48,8 @@ def load_prices(
         - ``"yfinance"``: download ``tickers`` from Yahoo Finance, cached on disk;
         - a CSV file (wide, long or one-ticker OHLCV; see :mod:`stratopt.data._csv`), a folder
           of CSV files, or a list of files;
-        - a DataFrame with dates as index and one column per ticker (validated as it is).
+        - a DataFrame with dates as index and one column per ticker, or the
+          ``(Price, Ticker)`` frame that ``yfinance.download`` returns (adjusted close is taken).
     tickers
         Tickers to keep (a list, or one string like ``"AAPL,MSFT"``); all when ``None``.
         Required for ``"yfinance"``. Matched exactly, else case-insensitively.
@@ -92,7 +93,9 @@ def load_prices(
         raise ConfigError(f"start={first:%Y-%m-%d} is after end={last:%Y-%m-%d}: swap them")
     wanted = None if tickers is None else parse_tickers(tickers)
     if isinstance(source, pd.DataFrame):
-        raw, label = source, "the given DataFrame"
+        # A yf.download(...) result can be passed as it is: take its adjusted close.
+        raw = close_from_frame(source) if isinstance(source.columns, pd.MultiIndex) else source
+        label = "the given DataFrame"
     elif isinstance(source, str) and source in BUNDLED:
         raw, label = read_bundled(source), f"bundled dataset {source!r}"
     elif isinstance(source, str) and source == "yfinance":
@@ -119,7 +122,8 @@ def load_prices(
         raw = read_csv_prices(source)
         label = str(source) if isinstance(source, (str, os.PathLike)) else "the given files"
     if wanted is not None:
-        raw = raw[_select(list(map(str, raw.columns)), wanted, label)]
+        raw = raw.set_axis([str(c).strip() for c in raw.columns], axis=1)
+        raw = raw[_select(list(raw.columns), wanted, label)]
     prices = validate_prices(raw, max_gap=max_gap, source=label)
     return _window(prices, first, last, label)
 

@@ -15,6 +15,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -28,7 +29,13 @@ from stratopt.data._cache import (
     write_cache,
 )
 from stratopt.data._validate import parse_dates
-from stratopt.errors import ConfigError, DataError, DataUnavailableError, StaleCacheWarning
+from stratopt.errors import (
+    ConfigError,
+    DataError,
+    DataUnavailableError,
+    StaleCacheWarning,
+    StratoptWarning,
+)
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -143,6 +150,23 @@ def _download(
     return got, note
 
 
+def _store(
+    folder: Path,
+    symbol: str,
+    prices: pd.Series,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+) -> None:
+    # The new download replaces the old file rather than merging with it: adjusted prices are
+    # rescaled back in time at every dividend, so series fetched on different days do not join.
+    try:
+        write_cache(folder, symbol, prices, start=start, end=end)
+    except OSError as exc:  # a read-only or full disk should not lose data already downloaded
+        message = f"could not cache {symbol} in {folder} ({exc}); set cache_dir or $STRATOPT_DATA"
+        logger.info(message)
+        warnings.warn(message, StratoptWarning, stacklevel=4)
+
+
 def _stale_message(symbol: str, entry: CacheEntry, note: str, covered: bool) -> str:
     age = entry.age()
     days, hours = age.days, age.seconds // 3600
@@ -219,7 +243,7 @@ def load_yfinance(
         for symbol in wanted:
             entry = cached[symbol]
             if symbol in fetched:
-                write_cache(folder, symbol, fetched[symbol], start=start, end=end)
+                _store(folder, symbol, fetched[symbol], start, end)
                 prices[symbol] = fetched[symbol]
             elif entry is not None:
                 message = _stale_message(symbol, entry, note, entry.covers(start, end))

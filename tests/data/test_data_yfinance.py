@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -16,13 +17,18 @@ import pytest
 
 from stratopt.data import _cache, check_ticker, load_prices, resolve_cache_dir
 from stratopt.data._cache import read_cache, write_cache
-from stratopt.errors import ConfigError, DataUnavailableError, StaleCacheWarning
+from stratopt.errors import (
+    ConfigError,
+    DataUnavailableError,
+    StaleCacheWarning,
+    StratoptWarning,
+)
 
 START, END = "2020-01-01", "2020-06-30"
 
 
 @pytest.fixture(autouse=True)
-def _quiet() -> None:
+def _quiet() -> Iterator[None]:
     """The fake prints like yfinance does when a ticker fails; keep test output clean."""
     with contextlib.redirect_stdout(io.StringIO()):
         yield
@@ -209,3 +215,23 @@ def test_env_var_folder_receives_the_cache(
     monkeypatch.setenv("STRATOPT_DATA", str(tmp_path / "env"))
     load_prices("yfinance", tickers=["KO"], start=START, end=END, downloader=fake_yf())
     assert (tmp_path / "env" / "yf-KO.parquet").is_file()
+
+
+def test_unwritable_cache_still_returns_the_download(fake_yf, tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    with pytest.warns(StratoptWarning, match="could not cache KO"):
+        prices = load(fake_yf(), not_a_folder, tickers=("KO",))
+    assert prices.shape[1] == 1 and prices.notna().all().all()
+
+
+def test_a_yfinance_download_can_be_passed_as_a_dataframe(fake_yf, sp500_raw: pd.DataFrame) -> None:
+    download = fake_yf()(["AAPL", "MSFT"], start=START, end="2020-07-01", auto_adjust=True)
+    prices = load_prices(download, tickers=["MSFT"])
+    pd.testing.assert_frame_equal(
+        prices,
+        sp500_raw.loc[START:END, ["MSFT"]],
+        check_names=False,
+        check_freq=False,
+        check_index_type=False,
+    )
