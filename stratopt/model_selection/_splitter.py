@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, TypeAlias, Union
 
 import numpy as np
 import pandas as pd
@@ -21,9 +21,10 @@ __all__ = ["SizeLike", "WalkForward"]
 
 #: A window size: trading days (rows) as an int, or a calendar span ("5Y", "6M", "2W", "63D",
 #: or any pandas offset object).
-SizeLike = Union[int, str, BaseOffset]
+SizeLike: TypeAlias = Union[int, str, BaseOffset]
 
-_Size = Union[int, BaseOffset]
+_Size: TypeAlias = Union[int, BaseOffset]
+_Prices: TypeAlias = Union[pd.DataFrame, pd.Series, pd.DatetimeIndex]
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([A-Za-z])\s*$")
 # "Y" is mapped to months so that "1Y" and "12M" are the same offset; pandas 3 deprecates the
 # bare "Y"/"M" frequency aliases, so strings are never handed to pandas' alias parser.
@@ -34,7 +35,9 @@ _FOLD_COLUMNS = ["fold", "train_start", "train_end", "test_start", "test_end", "
 def _parse_size(value: object, name: str) -> _Size:
     """Turn a user size into trading days (int) or a pandas offset, or raise ConfigError."""
     hint = "pass trading days as an int (e.g. 252) or a calendar span such as '5Y', '6M', '63D'"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, str, BaseOffset)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, np.integer, str, BaseOffset)
+    ):
         raise ConfigError(f"{name}={value!r} ({type(value).__name__}) is not a window size; {hint}")
     if isinstance(value, (int, np.integer)):
         if value < 1:
@@ -45,7 +48,7 @@ def _parse_size(value: object, name: str) -> _Size:
         unit = match.group(2).upper() if match else ""
         if unit not in _UNIT_KWARG:
             raise ConfigError(
-                f"{name}={value!r} is not a known size: write a whole number followed by Y (years), "
+                f"{name}={value!r} is not a known size: write a whole number and Y (years), "
                 f"M (months), W (weeks) or D (calendar days), e.g. '5Y', or {hint}"
             )
         count = int(match.group(1))  # type: ignore[union-attr]
@@ -65,7 +68,7 @@ def _nonnegative_int(value: object, name: str) -> int:
     return int(value)
 
 
-def _as_dates(prices: pd.DataFrame | pd.Series | pd.DatetimeIndex) -> pd.DatetimeIndex:
+def _as_dates(prices: _Prices) -> pd.DatetimeIndex:
     """The validated DatetimeIndex of ``prices``: sorted, unique, without NaT."""
     index = prices.index if isinstance(prices, (pd.DataFrame, pd.Series)) else prices
     if not isinstance(index, pd.DatetimeIndex):
@@ -96,8 +99,10 @@ def _as_dates(prices: pd.DataFrame | pd.Series | pd.DatetimeIndex) -> pd.Datetim
 def _first_anchor(
     dates: pd.DatetimeIndex, train: _Size, purge: int, anchored: bool, min_train: int
 ) -> pd.Timestamp | None:
-    """Date at which the first test window starts (maybe a non-trading day), or None if past the data."""
+    """Date the first test window starts (maybe a non-trading day); None if past the data."""
     n = len(dates)
+    if n == 0:
+        return None
     if isinstance(train, int):
         start = (max(train, min_train) if anchored else train) + purge
         return dates[start] if start < n else None
@@ -163,7 +168,7 @@ class WalkForward:
         one calendar year of the window's start. ``"63D"`` means 63 *calendar* days, as in
         pandas; pass ``63`` for 63 trading days.
     test : int or str or pandas offset
-        Length of each test window, in the same units.
+        Length of each test window: trading days or a calendar span, as for ``train``.
     step : int or str or pandas offset, optional
         Distance between the starts of consecutive test windows; defaults to ``test``, which
         makes the test windows contiguous. Must be at least ``test`` (test windows never overlap).
@@ -287,7 +292,7 @@ class WalkForward:
         object.__setattr__(self, "purge", purge)
         object.__setattr__(self, "embargo", embargo)
 
-    def _positions(self, prices: pd.DataFrame | pd.Series | pd.DatetimeIndex) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _positions(self, prices: _Prices) -> list[tuple[np.ndarray, np.ndarray]]:
         """Every fold's (train rows, test rows), validated; the one place folds are computed."""
         dates = _as_dates(prices)
         n, purge, embargo = len(dates), self.purge, self.embargo
@@ -314,7 +319,7 @@ class WalkForward:
             )
         blocked = np.zeros(n, dtype=bool)
         folds = []
-        for k, (start_date, start, end) in enumerate(zip(anchors, starts, ends)):
+        for k, (start_date, start, end) in enumerate(zip(anchors, starts, ends, strict=True)):
             gap = int(start) - purge
             if self.anchored:
                 first = 0
@@ -351,18 +356,20 @@ class WalkForward:
             f"{dates[-1].date() if len(dates) else '-'}); use more data or smaller windows"
         )
 
-    def split(self, prices: pd.DataFrame | pd.Series | pd.DatetimeIndex) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(train, test)`` integer row positions for each fold, in time order.
+    def split(self, prices: _Prices) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Iterate over ``(train, test)`` integer row positions for each fold, in time order.
+
+        All folds are computed and checked up front, so errors are raised by the call itself.
 
         Parameters
         ----------
         prices : DataFrame, Series or DatetimeIndex
             Anything indexed by sorted, unique dates; only the index is read.
 
-        Yields
-        ------
-        train, test : numpy.ndarray of intp
-            Sorted row positions, usable with ``prices.iloc``.
+        Returns
+        -------
+        iterator of (numpy.ndarray, numpy.ndarray)
+            Sorted intp row positions of the train and test rows, usable with ``prices.iloc``.
 
         Raises
         ------
@@ -371,13 +378,13 @@ class WalkForward:
         ConfigError
             Sizes that make test windows overlap or leave a fold with nothing to train on.
         """
-        yield from self._positions(prices)
+        return iter(self._positions(prices))
 
-    def get_n_splits(self, prices: pd.DataFrame | pd.Series | pd.DatetimeIndex) -> int:
+    def get_n_splits(self, prices: _Prices) -> int:
         """Number of folds that :meth:`split` yields for ``prices``."""
         return len(self._positions(prices))
 
-    def folds(self, prices: pd.DataFrame | pd.Series | pd.DatetimeIndex) -> pd.DataFrame:
+    def folds(self, prices: _Prices) -> pd.DataFrame:
         """One row per fold: its number, first and last train and test dates, and row counts.
 
         Dates are inclusive (the first and last row in each window). With an embargo the train
@@ -390,7 +397,7 @@ class WalkForward:
         ]
         return pd.DataFrame(rows, columns=_FOLD_COLUMNS)
 
-    def plot(self, prices: pd.DataFrame | pd.Series | pd.DatetimeIndex, *, ax: Axes | None = None) -> Figure:
+    def plot(self, prices: _Prices, *, ax: Axes | None = None) -> Figure:
         """Draw one bar per fold: train, purge, test and embargo spans over the dates.
 
         Parameters
@@ -412,16 +419,12 @@ class WalkForward:
         dates = _as_dates(prices)
         folds = self._positions(dates)
         if ax is None:
-            ax = Figure(figsize=(10, 1.0 + 0.3 * len(folds)), layout="constrained").add_subplot()
+            ax = Figure(figsize=(10, 1 + 0.3 * len(folds)), layout="constrained").add_subplot()
         x = mdates.date2num(dates.tz_localize(None) if dates.tz is not None else dates)
         colours = {"train": "tab:blue", "purge": "0.7", "test": "tab:orange", "embargo": "tab:red"}
-
-        def bars(first: np.ndarray, last: np.ndarray) -> list[tuple[float, float]]:
-            return [(x[a], x[b] + 1 - x[a]) for a, b in zip(first, last)]  # rows a..b inclusive
-
         n = len(dates)
         for k, (train, test) in enumerate(folds):
-            breaks = np.flatnonzero(np.diff(train) > 1)
+            breaks = np.flatnonzero(np.diff(train) > 1)  # embargo can cut the train rows apart
             spans = {
                 "train": (train[np.r_[0, breaks + 1]], train[np.r_[breaks, train.size - 1]]),
                 "test": (test[:1], test[-1:]),
@@ -430,12 +433,21 @@ class WalkForward:
                 spans["purge"] = (test[:1] - self.purge, test[:1] - 1)
             if self.embargo and test[-1] + 1 < n:
                 spans["embargo"] = (test[-1:] + 1, np.minimum(test[-1:] + self.embargo, n - 1))
-            for part, (first, last) in spans.items():
-                ax.broken_barh(bars(first, last), (k - 0.4, 0.8), color=colours[part], label=part)
+            for part, (first, last) in spans.items():  # rows first..last inclusive
+                xranges = [(x[a], x[b] + 1 - x[a]) for a, b in zip(first, last, strict=True)]
+                ax.broken_barh(xranges, (k - 0.4, 0.8), color=colours[part], label=part)
         ax.set_yticks(range(len(folds)), [f"fold {k}" for k in range(len(folds))])
         ax.invert_yaxis()
         ax.xaxis_date()
         used = [p for p in colours if p in ("train", "test") or getattr(self, p)]
-        ax.legend(handles=[Patch(color=colours[p], label=p) for p in used], loc="upper left")
-        ax.set_title(f"{'Anchored' if self.anchored else 'Rolling'} walk-forward: {len(folds)} folds")
-        return ax.figure
+        ax.legend(
+            handles=[Patch(color=colours[p], label=p) for p in used],
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
+        kind = "Anchored" if self.anchored else "Rolling"
+        ax.set_title(f"{kind} walk-forward: {len(folds)} folds")
+        fig = ax.get_figure(root=True)
+        if fig is None:
+            raise ConfigError("ax is not attached to a figure; create it with fig.add_subplot()")
+        return fig

@@ -49,7 +49,9 @@ def reference_int_folds(
             end = n
         gap = start - purge
         first = 0 if anchored else gap - train
-        folds.append(([i for i in range(first, gap) if i not in embargoed], list(range(start, end))))
+        folds.append(
+            ([i for i in range(first, gap) if i not in embargoed], list(range(start, end)))
+        )
         embargoed.update(range(end, end + embargo))
         start += step
     return folds
@@ -125,26 +127,38 @@ def test_bundled_five_year_rolling_one_year_test(sp500_dates: pd.DatetimeIndex) 
     assert folds["train_start"].iloc[0] == sp500_dates[0]
     # Each test window is the year from 1995-01-02 + k years: count rows with pandas directly.
     for k, row in folds.iterrows():
-        lo, hi = pd.Timestamp("1995-01-02") + pd.DateOffset(years=k), pd.Timestamp("1996-01-02") + pd.DateOffset(years=k)
+        lo, hi = (
+            pd.Timestamp("1995-01-02") + pd.DateOffset(years=k),
+            pd.Timestamp("1996-01-02") + pd.DateOffset(years=k),
+        )
         assert row["n_test"] == ((sp500_dates >= lo) & (sp500_dates < hi)).sum()
-        assert row["n_train"] == ((sp500_dates >= lo - pd.DateOffset(years=5)) & (sp500_dates < lo)).sum()
+        assert (
+            row["n_train"]
+            == ((sp500_dates >= lo - pd.DateOffset(years=5)) & (sp500_dates < lo)).sum()
+        )
     reduced = WalkForward("5Y", "1Y", reduce_test=True).folds(sp500_dates)
     assert len(reduced) == 28
     assert reduced["test_end"].iloc[-1] == sp500_dates[-1]
-    assert reduced["n_test"].iloc[-1] == ((sp500_dates >= "2022-01-02")).sum()
+    assert reduced["n_test"].iloc[-1] == (sp500_dates >= "2022-01-02").sum()
 
 
 def test_indices_address_rows_of_a_price_frame(sp500_dates: pd.DatetimeIndex) -> None:
     prices = pd.DataFrame({"A": np.arange(len(sp500_dates), dtype=float)}, index=sp500_dates)
     wf = WalkForward(1260, 252, anchored=True, purge=5)
     folds = wf.folds(prices)
-    for (train, test), (_, row) in zip(wf.split(prices), folds.iterrows()):
+    for (train, test), (_, row) in zip(wf.split(prices), folds.iterrows(), strict=True):
         assert prices.iloc[test].index[0] == row["test_start"]
         assert prices.iloc[test].index[-1] == row["test_end"]
         assert prices.iloc[train].index[-1] == row["train_end"]
         assert (len(train), len(test)) == (row["n_train"], row["n_test"])
     assert list(folds.columns) == [
-        "fold", "train_start", "train_end", "test_start", "test_end", "n_train", "n_test"
+        "fold",
+        "train_start",
+        "train_end",
+        "test_start",
+        "test_end",
+        "n_train",
+        "n_test",
     ]
     assert folds["fold"].tolist() == list(range(len(folds)))
 
@@ -183,14 +197,17 @@ def test_anchored_min_train_delays_the_first_test() -> None:
     folds = WalkForward(50, 20, anchored=True, min_train=120, purge=2).folds(dates)
     assert folds["n_train"].iloc[0] == 120
     assert folds["test_start"].iloc[0] == dates[122]
-    calendar = WalkForward("1M", 20, anchored=True, min_train=120).folds(dates)
+    calendar = WalkForward("1M", 20, anchored=True, min_train=120, purge=3).folds(dates)
     assert calendar["n_train"].iloc[0] == 120
+    assert calendar["test_start"].iloc[0] == dates[123]
 
 
 # --- invariants as properties ------------------------------------------------------------------
 
 
-def check_invariants(wf: WalkForward, dates: pd.DatetimeIndex) -> list[tuple[np.ndarray, np.ndarray]]:
+def check_invariants(
+    wf: WalkForward, dates: pd.DatetimeIndex
+) -> list[tuple[np.ndarray, np.ndarray]]:
     folds = list(wf.split(dates))
     assert folds, "expected at least one fold"
     purge, embargo = wf.purge, wf.embargo
@@ -205,7 +222,7 @@ def check_invariants(wf: WalkForward, dates: pd.DatetimeIndex) -> list[tuple[np.
         if k:  # test windows in time order, never overlapping
             assert folds[k - 1][1].max() < test.min()
     if wf.anchored:
-        for (prev, _), (train, _) in zip(folds, folds[1:]):
+        for (prev, _), (train, _) in zip(folds, folds[1:], strict=False):
             assert train[0] == 0 and set(prev) <= set(train) and len(train) >= len(prev)
         assert folds[0][0][0] == 0
     elif isinstance(wf.train, int):
@@ -230,7 +247,9 @@ def test_invariants_int_sizes(cfg: dict) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
-    start=st.dates(min_value=pd.Timestamp("1995-01-01").date(), max_value=pd.Timestamp("2020-01-01").date()),
+    start=st.dates(
+        min_value=pd.Timestamp("1995-01-01").date(), max_value=pd.Timestamp("2020-01-01").date()
+    ),
     n=st.integers(100, 1500),
     train_months=st.integers(1, 24),
     test_months=st.integers(1, 12),
@@ -242,7 +261,9 @@ def test_calendar_windows_match_date_masks(
     start, n, train_months, test_months, purge, embargo, anchored
 ) -> None:
     dates = pd.bdate_range(start, periods=n)
-    wf = WalkForward(f"{train_months}M", f"{test_months}M", purge=purge, embargo=embargo, anchored=anchored)
+    wf = WalkForward(
+        f"{train_months}M", f"{test_months}M", purge=purge, embargo=embargo, anchored=anchored
+    )
     try:
         folds = check_invariants(wf, dates)
     except (DataError, ConfigError):
@@ -293,11 +314,20 @@ def test_overlap_from_mixed_units_is_caught_at_split() -> None:
         WalkForward(10, "1Y", step=100).get_n_splits(dates)
 
 
+def test_calendar_step_checks_happen_at_split() -> None:
+    dates = pd.bdate_range("2000-01-01", periods=600)
+    with pytest.raises(ConfigError, match=r"embargo=30 must be shorter .* \(2\d rows here\)"):
+        WalkForward(50, "1M", embargo=30).get_n_splits(dates)
+    weekly = pd.date_range("2000-01-07", periods=100, freq="W-FRI")
+    with pytest.raises(ConfigError, match="shorter than the spacing of the dates"):
+        WalkForward(10, "1D").get_n_splits(weekly)
+
+
 def test_embargo_that_leaves_no_train_days_is_caught() -> None:
     dates = pd.bdate_range("2000-01-01", periods=200)
     # Train rows [s - 15, s - 10) of fold 2 all fall inside the embargo after fold 0's test.
     with pytest.raises(ConfigError, match="fold 2 has no training days"):
-        list(WalkForward(5, 20, purge=10, embargo=15).split(dates))
+        WalkForward(5, 20, purge=10, embargo=15).split(dates)  # raised by the call itself
 
 
 def test_too_short_says_what_is_needed_and_what_is_there() -> None:
@@ -306,8 +336,9 @@ def test_too_short_says_what_is_needed_and_what_is_there() -> None:
         WalkForward(500, 252).folds(dates)
     with pytest.raises(DataError, match=r"need about \d+ trading days, but the data has 600"):
         WalkForward("5Y", "1Y").get_n_splits(dates)
-    with pytest.raises(DataError, match="has 0"):
-        WalkForward(5, 5).get_n_splits(pd.DatetimeIndex([]))
+    for train in (5, "1Y"):
+        with pytest.raises(DataError, match="has 0"):
+            WalkForward(train, 5).get_n_splits(pd.DatetimeIndex([]))
 
 
 @pytest.mark.parametrize(
@@ -342,8 +373,15 @@ def test_plot_draws_every_part_without_pyplot() -> None:
     fig = wf.plot(dates)
     assert isinstance(fig, Figure) and plt.get_fignums() == before
     (ax,) = fig.axes
-    assert [t.get_text() for t in ax.get_yticklabels()] == [f"fold {k}" for k in range(wf.get_n_splits(dates))]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train", "purge", "test", "embargo"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        f"fold {k}" for k in range(wf.get_n_splits(dates))
+    ]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "train",
+        "purge",
+        "test",
+        "embargo",
+    ]
     tests = [c for c in ax.collections if c.get_label() == "test"]
     first = tests[0].get_paths()[0].get_extents()
     folds = wf.folds(dates)
