@@ -10,7 +10,9 @@ Conventions (checked against empyrical-reloaded in the tests):
   as empyrical with required return 0.
 * ``max_drawdown``: the worst fall of the compounded equity curve from its running peak
   (a negative number), as empyrical.
-* ``turnover``: mean over days of ``sum_i |h[t,i] - h[t-1,i]|``, times 252 (one-way, annual).
+* ``turnover`` (backtests): mean over days of ``sum_i |h[t,i] - h[t-1,i]|`` times 252, the
+  one-way annual turnover of the holdings ``h``; ``exposure`` is the mean gross holding and
+  ``hit_rate`` the share of days with a position whose net return was positive.
 """
 
 from __future__ import annotations
@@ -79,20 +81,10 @@ def calmar(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
     return annual_return(returns, periods) / abs(mdd) if mdd < 0 else math.nan
 
 
-def performance(
-    returns: np.ndarray,
-    *,
-    holdings: np.ndarray | None = None,
-    periods: int = PERIODS_PER_YEAR,
-) -> dict[str, float]:
-    """All headline metrics of a net return series, keyed by snake_case names.
-
-    ``holdings`` (days x assets, the holdings behind the returns, one more row than
-    ``returns`` is fine) adds turnover and exposure. ``hit_rate`` is the share of days with a
-    position on which the net return was positive.
-    """
+def performance(returns: np.ndarray, *, periods: int = PERIODS_PER_YEAR) -> dict[str, float]:
+    """All headline metrics of a net return series, keyed by snake_case names."""
     r = _arr(returns)
-    out = {
+    return {
         "total_return": float(np.prod(1.0 + r) - 1.0) if r.size else math.nan,
         "annual_return": annual_return(r, periods),
         "annual_volatility": annual_volatility(r, periods),
@@ -102,13 +94,3 @@ def performance(
         "calmar": calmar(r, periods),
         "n_days": float(r.size),
     }
-    if holdings is not None:
-        h = np.asarray(holdings, dtype=float)
-        h = h.reshape(h.shape[0], -1)
-        trades = np.abs(np.diff(h, axis=0, prepend=0.0)).sum(axis=1)
-        exposure = np.abs(h).sum(axis=1)
-        active = exposure[: r.size] > 0
-        out["turnover"] = float(trades.mean() * periods)
-        out["exposure"] = float(exposure.mean())
-        out["hit_rate"] = float((r[active] > 0).mean()) if active.any() else math.nan
-    return out

@@ -86,8 +86,12 @@ def differential_sharpe(
 
     With ``A``, ``B`` exponential moving estimates of the first and second moments (rate
     ``eta``), ``D[t] = (B[t-1] dA[t] - A[t-1] dB[t] / 2) / (B[t-1] - A[t-1]^2)^(3/2)`` is the
-    first-order change of the Sharpe ratio caused by return ``R[t]``. The moving moments are
-    computed by the same chunked scan as the EMAs, so there is no loop over days.
+    first-order change of the moving Sharpe ratio ``S = A / sqrt(B - A^2)`` caused by return
+    ``R[t]``: ``S[t] ~ S[t-1] + eta D[t]``. Returned is ``eta * mean(D) * sqrt(periods)`` after a
+    warm-up of ``1 / eta`` days, the average daily gain of the moving (recency-weighted) Sharpe
+    ratio; it rewards returns that improve the Sharpe ratio as they arrive, which is the
+    reward of Moody & Saffell's recurrent reinforcement learning. The moving moments come from
+    the same chunked scan as the EMAs, so there is no loop over days.
     """
     if not 0 < eta < 1:
         raise ConfigError(f"eta={eta!r} must be in (0, 1)")

@@ -52,7 +52,8 @@ def linear_recurrence(x: Tensor, q: Tensor) -> Tensor:
     if n_chunks * CHUNK != n_days:
         x = torch.nn.functional.pad(x, (0, 0, 0, n_chunks * CHUNK - n_days))
     chunks = x.reshape(*x.shape[:-2], n_chunks, CHUNK, n_assets)
-    q_log = torch.log(q.to(x.dtype))
+    # clamped so that q = 0 (span 1: no smoothing) gives q^0 = 1 and q^k = 0, not 0 * -inf
+    q_log = torch.log(q.to(x.dtype)).clamp_min(-700.0)
     i = torch.arange(CHUNK, device=x.device, dtype=x.dtype)
     within = _powers(q_log, i[:, None] - i[None, :])  # (B, L, L), lower triangular q^(i-j)
     pattern = "bij,cjn->bcin" if chunks.dim() == 3 else "bij,bcjn->bcin"

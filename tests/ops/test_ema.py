@@ -1,0 +1,79 @@
+"""The vectorised EMA against the exact recursion (scipy.signal.lfilter) and pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from scipy.signal import lfilter
+
+from stratopt.ops import ema, ewm_mean
+from stratopt.ops._ema import CHUNK, linear_recurrence
+
+
+def _reference(x: np.ndarray, span: float) -> np.ndarray:
+    a = 2.0 / (span + 1.0)
+    return lfilter([a], [1.0, -(1.0 - a)], x, axis=0, zi=(1.0 - a) * x[:1])[0]
+
+
+@pytest.mark.parametrize("n_days", [1, 5, CHUNK - 1, CHUNK, CHUNK + 1, 8313, CHUNK * CHUNK * 3 + 7])
+def test_ema_matches_exact_recursion(n_days: int) -> None:
+    rng = np.random.default_rng(n_days)
+    x = np.cumsum(rng.normal(size=(n_days, 3)), axis=0) + 5.0
+    spans = [1.0, 2.0, 7.3, 20.0, 399.5]
+    got = ema(torch.tensor(x), torch.tensor(spans, dtype=torch.float64)).numpy()
+    for b, s in enumerate(spans):
+        ref = _reference(x, s)
+        assert np.abs(got[b] - ref).max() <= 1e-9 * max(1.0, np.abs(ref).max())
+
+
+def test_ema_matches_pandas_adjust_false() -> None:
+    x = np.random.default_rng(0).normal(size=(300, 2)).cumsum(0)
+    got = ema(torch.tensor(x), torch.tensor([10.0], dtype=torch.float64))[0].numpy()
+    ref = pd.DataFrame(x).ewm(span=10.0, adjust=False).mean().to_numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-10)
+
+
+def test_ewm_mean_matches_pandas_adjust_true_and_respects_weights() -> None:
+    x = np.random.default_rng(1).normal(size=(500, 2))
+    got = ewm_mean(torch.tensor(x), torch.tensor([30.0], dtype=torch.float64))[0].numpy()
+    ref = pd.DataFrame(x).ewm(span=30.0, adjust=True).mean().to_numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-10)
+    # zero weights before day 100: same as pandas on the series starting at day 100
+    w = np.zeros_like(x)
+    w[100:] = 1.0
+    got_w = ewm_mean(torch.tensor(x), torch.tensor([30.0], dtype=torch.float64), weights=torch.tensor(w), floor=-7.0)
+    np.testing.assert_allclose(got_w[0, 100:].numpy(), pd.DataFrame(x[100:]).ewm(span=30.0).mean(), atol=1e-10)
+    assert (got_w[0, :100] == -7.0).all()
+
+
+def test_ema_is_causal_bit_for_bit() -> None:
+    x = torch.randn(1000, 2, dtype=torch.float64).cumsum(0)
+    y = x.clone()
+    y[600:] *= 3.0
+    span = torch.tensor([5.0, 50.0], dtype=torch.float64)
+    assert torch.equal(ema(x, span)[:, :600], ema(y, span)[:, :600])
+
+
+def test_ema_gradcheck_in_span() -> None:
+    x = torch.randn(150, 2, dtype=torch.float64).cumsum(0)
+    span = torch.tensor([3.0, 40.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda s: ema(x, s), (span,))
+    assert torch.autograd.gradcheck(lambda s: ewm_mean(x * x, s), (span,))
+
+
+def test_linear_recurrence_with_batched_inputs() -> None:
+    x = torch.randn(2, 200, 3, dtype=torch.float64)
+    q = torch.tensor([0.5, 0.97], dtype=torch.float64)
+    got = linear_recurrence(x, q)
+    for b in range(2):
+        ref = lfilter([1.0], [1.0, -float(q[b])], x[b].numpy(), axis=0)
+        np.testing.assert_allclose(got[b].numpy(), ref, atol=1e-12)
+
+
+def test_float32_is_close_to_float64() -> None:
+    x = torch.randn(8313, 4, dtype=torch.float64).cumsum(0) * 0.01 + 4.0
+    span = torch.tensor([20.0, 200.0], dtype=torch.float64)
+    got = ema(x.float(), span.float()).double()
+    assert (got - ema(x, span)).abs().max() < 1e-4
