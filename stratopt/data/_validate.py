@@ -182,12 +182,13 @@ def validate_prices(
     Examples
     --------
     >>> import pandas as pd
-    >>> raw = pd.DataFrame({"A": [1.0, None, 1.2]}, index=["2020-01-03", "2020-01-02", "x"])
-    >>> validate_prices(raw)  # doctest: +SKIP
-    ticker        A
-    date
-    2020-01-02  NaN
-    2020-01-03  1.0
+    >>> raw = pd.DataFrame(
+    ...     {"A": [None, 10.0, None, 10.5], "B": [2.0, 2.1, 2.2, 2.3]},
+    ...     index=["2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07"],
+    ... )
+    >>> prices = validate_prices(raw)  # warns: forward-filled 1 missing prices
+    >>> prices["A"].tolist()  # not listed on the first day: NaN stays; the gap is filled
+    [nan, 10.0, 10.0, 10.5]
     """
     if not isinstance(prices, pd.DataFrame):
         raise DataError(
