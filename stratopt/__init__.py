@@ -1,20 +1,36 @@
 """stratopt: tune trading-rule parameters by gradient descent, honestly.
 
-The whole public surface is listed in ``__all__`` below.
+Data in (:func:`load_prices`), a rule with differentiable parameters (:mod:`stratopt.rules`),
+training (:func:`fit`), the hard rule's exact backtest (:func:`backtest`), walk-forward testing
+(:class:`WalkForward`, :func:`walk_forward`), overfitting statistics (:mod:`stratopt.stats`) and
+tools that show what gradient descent does (:mod:`stratopt.analysis`). The whole public surface
+is listed in ``__all__`` below.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from stratopt import metrics, objectives, rules, stats
+from stratopt._market import MarketData
+from stratopt.backtest import BacktestResult, backtest
+from stratopt.causality import check_causality
+from stratopt.data import datasets, load_prices, validate_prices
 from stratopt.errors import (
     ConfigError,
     DataError,
+    DataRepairWarning,
     DataUnavailableError,
     DivergenceWarning,
     LookAheadError,
     StaleCacheWarning,
+    StratoptError,
+    StratoptWarning,
 )
+from stratopt.model_selection import WalkForward
+from stratopt.pnl import net_returns
+from stratopt.rules import MACrossover, Param, Rule
+from stratopt.training import FitResult, MinimizeResult, fit, minimize
 
 try:
     __version__ = version("stratopt")
@@ -22,11 +38,34 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "BacktestResult",
     "ConfigError",
     "DataError",
+    "DataRepairWarning",
     "DataUnavailableError",
     "DivergenceWarning",
+    "FitResult",
     "LookAheadError",
+    "MACrossover",
+    "MarketData",
+    "MinimizeResult",
+    "Param",
+    "Rule",
     "StaleCacheWarning",
+    "StratoptError",
+    "StratoptWarning",
+    "WalkForward",
     "__version__",
+    "backtest",
+    "check_causality",
+    "datasets",
+    "fit",
+    "load_prices",
+    "metrics",
+    "minimize",
+    "net_returns",
+    "objectives",
+    "rules",
+    "stats",
+    "validate_prices",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DataError",
+    "DataRepairWarning",
     "DataUnavailableError",
     "DivergenceWarning",
     "LookAheadError",
@@ -48,3 +49,7 @@ class StaleCacheWarning(StratoptWarning):
 
 class DivergenceWarning(StratoptWarning):
     """An optimisation stopped because its loss or gradient blew up."""
+
+
+class DataRepairWarning(StratoptWarning):
+    """A price table was repaired (rows dropped, dates re-ordered or normalised, gaps filled)."""

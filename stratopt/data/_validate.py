@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from stratopt.errors import DataError, StratoptWarning
+from stratopt.errors import DataError, DataRepairWarning
 
 __all__ = [
     "DEFAULT_MAX_GAP",
@@ -43,10 +43,6 @@ DEFAULT_MAX_GAP = 5
 # while keeping the local wall-clock date, which is the trading date of a daily bar.
 # Only after a time of day, so that "02-01-2020" is not read as offset "-2020".
 _OFFSET = r"^(.*\d:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})$"
-
-
-class DataRepairWarning(StratoptWarning):
-    """A price table was repaired (rows dropped, dates re-ordered or normalised, gaps filled)."""
 
 
 def _repair(message: str) -> None:

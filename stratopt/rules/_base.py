@@ -118,11 +118,12 @@ class Rule(nn.Module):
         return pd.DataFrame(cols, index=pd.RangeIndex(self._batch, name="start"))
 
     def param_table(self) -> pd.DataFrame:
-        """Name, value, unit, bounds and description of each parameter (single start)."""
+        """Name, value, value used by the hard rule (integer windows rounded), unit, bounds and
+        description of each parameter (single start)."""
         values = self.params
         rows = [
-            {"param": n, "value": values[n], "unit": s.unit, "low": s.low, "high": s.high,
-             "integer": s.integer, "doc": s.doc}
+            {"param": n, "value": values[n], "hard": float(s.hard(torch.tensor(values[n]))), "unit": s.unit,
+             "low": s.low, "high": s.high, "integer": s.integer, "doc": s.doc}
             for n, _, s in self.named_specs()
         ]
         return pd.DataFrame(rows).set_index("param")

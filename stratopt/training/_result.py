@@ -112,7 +112,7 @@ class FitResult:
             + f" after {len(self.history)} epochs ({self.config['optimizer']}, lr={self.config['lr']},"
             f" {self.config['n_starts']} start(s), best start {self.best_start})",
             "",
-            self.rule.param_table()[["value", "unit", "low", "high"]].to_string(float_format=lambda v: f"{v:.4g}"),
+            self.rule.param_table()[["value", "hard", "unit", "low", "high"]].to_string(float_format=lambda v: f"{v:.4g}"),
             "",
         ]
         table = pd.DataFrame(self.metrics).T[["soft_sharpe", "hard_sharpe", "sharpe_gap", "hard_annual_return"]]

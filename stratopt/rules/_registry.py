@@ -1,0 +1,28 @@
+"""Rules by the names the command line uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stratopt.errors import ConfigError
+from stratopt.rules._base import Rule
+
+__all__ = ["RULES", "make_rule"]
+
+#: CLI name -> class name in :mod:`stratopt.rules`.
+RULES: dict[str, str] = {
+    "ma-crossover": "MACrossover",
+    "momentum": "Momentum",
+    "mean-reversion": "MeanReversion",
+    "rsi": "RSIRule",
+    "mlp": "MLPPolicy",
+}
+
+
+def make_rule(name: str, **kwargs: Any) -> Rule:
+    """A rule with default parameters from its CLI name (e.g. ``"ma-crossover"``)."""
+    import stratopt.rules as rules
+
+    if name not in RULES:
+        raise ConfigError(f"rule {name!r} is not one of {sorted(RULES)}")
+    return getattr(rules, RULES[name])(**kwargs)
