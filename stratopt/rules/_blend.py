@@ -80,6 +80,7 @@ class Blend(Rule):
         named = _named(rules)
         if len(named) < 2:
             raise ConfigError(f"Blend needs at least two rules, got {len(named)}")
+        self.names = tuple(named)
         for name, rule in named.items():
             if not isinstance(name, str) or not _NAME.match(name) or hasattr(self, name):
                 raise ConfigError(
@@ -87,7 +88,10 @@ class Blend(Rule):
                     "(letters, digits, underscores; no dots)"
                 )
             if not isinstance(rule, Rule):
-                raise ConfigError(f"Blend combines stratopt Rules; {name!r} is a {type(rule).__name__}")
+                raise ConfigError(
+                    f"Blend combines stratopt Rule instances; {name!r} is a {type(rule).__name__}: "
+                    "pass e.g. Momentum()"
+                )
             if rule.batch_size != 1:
                 raise ConfigError(
                     f"rule {name!r} has {rule.batch_size} starts; blend single-start rules and call "
@@ -96,7 +100,6 @@ class Blend(Rule):
         unknown = sorted(set(weights or {}) - set(named))
         if unknown:
             raise ConfigError(f"weights for unknown rules {unknown}; the rules are {sorted(named)}")
-        self.names = tuple(named)
         for name, rule in named.items():
             self.add_param(
                 Param(f"w_{name}", "weight", 0.0, 1.0, 0.5, doc=f"relative weight of {name}"),

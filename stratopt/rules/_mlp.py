@@ -33,11 +33,12 @@ def lagged_returns(data: MarketData, n_lags: int, vol_span: float = 60.0) -> Ten
     """
 
     def compute() -> Tensor:
-        scaled = log_returns(data) / daily_vol(data, vol_span)[0]
-        n_days = scaled.shape[0]
-        # shifting the lag-0 series down by k rows (zeros on top) gives lag k
-        cols = [F.pad(scaled, (0, 0, k, 0))[:n_days] for k in range(n_lags)]
-        return torch.stack(cols, dim=-1)
+        r = log_returns(data)
+        n_days = r.shape[0]
+        # shifting the returns down by k rows (zeros on top) gives lag k; every lag is scaled by
+        # today's volatility, the latest estimate of the asset's risk
+        lags = torch.stack([F.pad(r, (0, 0, k, 0))[:n_days] for k in range(n_lags)], dim=-1)
+        return lags / daily_vol(data, vol_span)[0][..., None]
 
     return data.cached(("lagged_returns", int(n_lags), float(vol_span)), compute)
 

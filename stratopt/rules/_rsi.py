@@ -6,7 +6,6 @@ import torch
 from torch import Tensor
 
 from stratopt._market import MarketData
-from stratopt.errors import ConfigError
 from stratopt.ops import ema, soft_step
 from stratopt.rules._base import Rule
 from stratopt.rules._features import log_returns
@@ -78,8 +77,6 @@ class RSIRule(Rule):
 
     def __init__(self, period: float = 14.0, overbought: float = 70.0, oversold: float = 30.0) -> None:
         super().__init__()
-        if not oversold < overbought:
-            raise ConfigError(f"oversold={oversold!r} must be below overbought={overbought!r}")
         self.add_param(Param("period", "days", 2.0, 100.0, 14.0, integer=True, doc="Wilder RSI period"), period)
         self.add_param(Param("overbought", "RSI", 50.0, 100.0, 70.0, doc="short above this RSI"), overbought)
         self.add_param(Param("oversold", "RSI", 0.0, 50.0, 30.0, doc="long below this RSI"), oversold)

@@ -63,7 +63,7 @@ class VolTarget(Rule):
     ) -> None:
         super().__init__()
         if not isinstance(rule, Rule):
-            raise ConfigError(f"VolTarget wraps a stratopt Rule, got {type(rule).__name__}")
+            raise ConfigError(f"VolTarget wraps a stratopt Rule instance, got {rule!r}; pass e.g. MACrossover()")
         if rule.batch_size != 1:
             raise ConfigError(
                 f"the inner rule has {rule.batch_size} starts; wrap a single-start rule and call "

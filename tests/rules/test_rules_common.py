@@ -46,8 +46,9 @@ FACTORIES: dict[str, Callable[[float], Rule]] = {
         weights={"ma": 0.3, "mom": 0.6},
     ),
     "mlp_tanh": lambda f: MLPPolicy(n_lags=4, hidden=(6,), signals=[Momentum(lookback=20 + f)], seed=0),
-    "mlp_sigmoid": lambda f: MLPPolicy(n_lags=3, hidden=(5, 5), activation="sigmoid", seed=2),
-    "mlp_relu_deep": lambda f: MLPPolicy(n_lags=3, hidden=(5,) * 4, activation="relu", seed=1),
+    "mlp_sigmoid": lambda f: MLPPolicy(n_lags=3, hidden=(4, 4), activation="sigmoid", seed=2),
+    # narrow deep ReLU nets often start dead (z = 0 on most days); this seed does not
+    "mlp_relu_deep": lambda f: MLPPolicy(n_lags=3, hidden=(5,) * 4, activation="relu", seed=2),
 }
 NAMES = list(FACTORIES)
 WITH_PARAMS = [n for n in NAMES if any(True for _ in FACTORIES[n](0.0).named_specs())]
@@ -79,7 +80,9 @@ def test_gradcheck_float64(name: str, short_prices: pd.DataFrame) -> None:
     def forward(*raw: Tensor) -> Tensor:
         return functional_call(rule, dict(zip(names, raw)), (data,), {"temperature": 0.7})
 
-    assert torch.autograd.gradcheck(forward, inputs, eps=1e-6, atol=1e-6, rtol=1e-4)
+    # networks have ~100 weights: fast mode checks random directions instead of every column
+    fast = sum(x.numel() for x in inputs) > 30
+    assert torch.autograd.gradcheck(forward, inputs, eps=1e-6, atol=1e-6, rtol=1e-4, fast_mode=fast)
 
 
 @pytest.mark.parametrize("name", NAMES)
