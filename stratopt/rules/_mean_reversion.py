@@ -104,6 +104,11 @@ class MeanReversion(Rule):
     (1 - P(event_t)) s_{t-1}`` (:func:`soft_hold`); it stays in [-1, 1] and tends to the hard
     rule as the temperature goes to 0.
 
+    Right after a listing (or the first day of data) the moving standard deviation rests on a
+    handful of prices and ``|z|`` can be large (on the second day it is ``sqrt((span - 1) / 2)``
+    whatever the move), so the rule may open a position at once: keep some warm-up data before
+    the days you evaluate, as walk-forward testing does.
+
     Parameters
     ----------
     lookback
@@ -148,7 +153,8 @@ class MeanReversion(Rule):
             return hold_last_event(event, long.to(z.dtype) - short.to(z.dtype))
         tau = temperature
         # zones along z: long | hold (low band) | flat | hold (high band) | short
-        log_gap = torch.log(-torch.expm1(-(entry - exit_) / tau))
+        # the floor only matters if exit_ratio saturates to exactly 1.0 in floating point
+        log_gap = torch.log(-torch.expm1(-(entry - exit_).clamp_min(1e-9) / tau))
         log_hold = torch.logaddexp(
             _log_band((z + entry) / tau, (z + exit_) / tau, log_gap),
             _log_band((z - exit_) / tau, (z - entry) / tau, log_gap),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -21,7 +21,7 @@ __all__ = ["Activation", "MLPPolicy", "lagged_returns"]
 
 Activation = Literal["sigmoid", "tanh", "relu"]
 
-_ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu}
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu}
 
 
 def lagged_returns(data: MarketData, n_lags: int, vol_span: float = 60.0) -> Tensor:

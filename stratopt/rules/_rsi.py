@@ -58,7 +58,8 @@ class RSIRule(Rule):
     position ``soft_step((oversold - RSI) / 10) - soft_step((RSI - overbought) / 10)`` at the
     given temperature, so one unit of temperature is about 10 RSI points. The hard rule rounds
     the period to whole days. The levels' bounds keep ``oversold < 50 < overbought``, so the
-    two zones never overlap.
+    two zones never overlap. On the second day of data the RSI is 0 or 100 (one move seen), so
+    keep some warm-up data before the days you evaluate.
 
     Parameters
     ----------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -126,7 +127,7 @@ def test_soft_converges_to_hard(name: str, prices: pd.DataFrame) -> None:
     gaps = [(positions(rule, data, t) - hard).abs() for t in temps]
     mean_gap = [float(g.mean()) for g in gaps]
     mismatch = [float((g > 1e-3 * cap(rule)).double().mean()) for g in gaps]
-    assert all(a > b or a == b == 0 for a, b in zip(mean_gap, mean_gap[1:])), mean_gap
+    assert all(a > b or a == b == 0 for a, b in pairwise(mean_gap)), mean_gap
     assert mismatch[-1] <= min(mismatch[:-1])
     # at tiny temperature only points within ~1e-4 of a threshold can differ
     assert mismatch[-1] < 0.005, mismatch

@@ -103,3 +103,13 @@ def test_exit_is_a_fraction_of_entry() -> None:
         MeanReversion(entry=2.0, exit=2.5)
     with pytest.raises(ConfigError, match="exit=0"):
         MeanReversion(exit=0.0)
+
+
+def test_saturated_exit_ratio_stays_finite(prices: pd.DataFrame) -> None:
+    rule = MeanReversion()
+    with torch.no_grad():
+        rule._raw["exit_ratio"].fill_(50.0)  # sigmoid(50) == 1.0 in float64: exit == entry
+    pos = rule(MarketData.from_prices(prices), temperature=0.3)
+    pos.sum().backward()
+    assert torch.isfinite(pos).all()
+    assert all(torch.isfinite(p.grad).all() for p in rule.parameters())
