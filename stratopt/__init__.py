@@ -27,9 +27,19 @@ from stratopt.errors import (
     StratoptError,
     StratoptWarning,
 )
-from stratopt.model_selection import WalkForward
+from stratopt.model_selection import WalkForward, WalkForwardResult, walk_forward
 from stratopt.pnl import net_returns
-from stratopt.rules import MACrossover, Param, Rule
+from stratopt.rules import (
+    Blend,
+    MACrossover,
+    MeanReversion,
+    MLPPolicy,
+    Momentum,
+    Param,
+    RSIRule,
+    Rule,
+    VolTarget,
+)
 from stratopt.training import FitResult, MinimizeResult, fit, minimize
 
 try:
@@ -39,6 +49,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 __all__ = [
     "BacktestResult",
+    "Blend",
     "ConfigError",
     "DataError",
     "DataRepairWarning",
@@ -47,15 +58,20 @@ __all__ = [
     "FitResult",
     "LookAheadError",
     "MACrossover",
+    "MLPPolicy",
     "MarketData",
+    "MeanReversion",
     "MinimizeResult",
+    "Momentum",
     "Param",
+    "RSIRule",
     "Rule",
     "StaleCacheWarning",
     "StratoptError",
     "StratoptWarning",
+    "VolTarget",
     "WalkForward",
-    "__version__",
+    "WalkForwardResult",
     "backtest",
     "check_causality",
     "datasets",
@@ -68,4 +84,6 @@ __all__ = [
     "rules",
     "stats",
     "validate_prices",
+    "walk_forward",
+    "__version__",
 ]

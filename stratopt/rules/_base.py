@@ -138,17 +138,21 @@ class Rule(nn.Module):
         unknown = sorted(set(updates) - set(specs))
         if unknown:
             raise ConfigError(f"unknown parameter(s) {unknown}; this rule has {sorted(specs)}")
+        staged = []  # validate everything first, so a rejected update changes nothing
         for name, value in updates.items():
             owner, spec = specs[name]
-            arr = np.broadcast_to(np.asarray(value, dtype=float), (self._batch,))
-            if np.asarray(value).ndim and np.asarray(value).size != self._batch:
+            given = np.asarray(value, dtype=float)
+            if given.ndim and given.size != self._batch:
                 raise ConfigError(
-                    f"{name} got {np.asarray(value).size} values for {self._batch} starts; "
-                    "pass one value or one per start"
+                    f"{name} got {given.size} values for {self._batch} starts; pass one value or one per start"
                 )
-            checked = [spec.check(v) for v in arr]
-            raw = owner._raw[spec.name]
-            with torch.no_grad():
+            try:
+                checked = [spec.check(v) for v in np.broadcast_to(given.reshape(-1), (self._batch,))]
+            except ConfigError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
+            staged.append((owner._raw[spec.name], spec, checked))
+        with torch.no_grad():
+            for raw, spec, checked in staged:
                 raw.copy_(spec.to_raw(torch.tensor(checked, dtype=torch.float64)).to(raw.dtype))
         return self
 

@@ -19,10 +19,16 @@ RULES: dict[str, str] = {
 }
 
 
-def make_rule(name: str, **kwargs: Any) -> Rule:
-    """A rule with default parameters from its CLI name (e.g. ``"ma-crossover"``)."""
+def make_rule(name: str, *, seed: int | None = None, **kwargs: Any) -> Rule:
+    """A rule with default parameters from its CLI name (e.g. ``"ma-crossover"``).
+
+    ``seed`` fixes the initial weights of rules that draw them (the neural policy).
+    """
     import stratopt.rules as rules
 
     if name not in RULES:
         raise ConfigError(f"rule {name!r} is not one of {sorted(RULES)}")
-    return getattr(rules, RULES[name])(**kwargs)
+    cls = getattr(rules, RULES[name])
+    if name == "mlp":
+        kwargs.setdefault("seed", 0 if seed is None else seed)
+    return cls(**kwargs)

@@ -8,7 +8,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -95,6 +95,7 @@ def fit(
     temperature: float | tuple[float, float] = (1.0, 0.1),
     validation: float | tuple[str, str] | None = 0.2,
     early_stopping: tuple[int, float] | None = None,
+    select: Literal["hard", "soft", "last"] = "hard",
     n_starts: int = 1,
     seed: int | None = None,
     cost_bps: float = 5.0,
@@ -104,6 +105,7 @@ def fit(
     l2_penalty: float = 0.0,
     tol: float = 1e-9,
     dtype: torch.dtype = torch.float64,
+    train_days: np.ndarray | None = None,
     progress: bool | None = None,
     callbacks: Sequence[Callable[[dict[str, Any]], bool | None]] = (),
 ) -> FitResult:
@@ -143,9 +145,14 @@ def fit(
         validation objective is measured at the final temperature for early stopping and for
         choosing the best start.
     early_stopping
-        (patience, min_delta): stop a start when its validation loss (train loss without a
-        validation set) has not improved by ``min_delta`` for ``patience`` epochs, and restore
-        its best parameters.
+        (patience, min_delta): stop when no start's soft validation loss (train loss without a
+        validation set) has improved by ``min_delta`` for ``patience`` epochs.
+    select
+        Which epoch's parameters each start keeps: ``"hard"`` (default) the epoch at which the
+        HARD rule scored best on the validation days (train days without validation), so the
+        reported rule is the best one the optimiser passed, not a soft optimum the hard rule
+        does not share; ``"soft"`` the best soft validation loss (classic early-stopping
+        restore); ``"last"`` the final epoch. The best start is chosen by the same measure.
     n_starts, seed
         Random starts trained together (the rule's current values are start 0); the seed makes
         starts and window sampling reproducible.
@@ -156,6 +163,10 @@ def fit(
         unconstrained parameters from their start.
     tol
         Converged when every live start's loss changes by less than ``tol`` for 10 epochs.
+    train_days
+        Boolean mask over the days of ``prices``: a day's return counts in the training loss
+        only if it and the day before are True. Days marked False serve as indicator warm-up
+        only (or are embargoed); walk-forward uses this. Default: all days.
     progress
         tqdm bar; by default only when stderr is a terminal.
     callbacks
@@ -169,6 +180,8 @@ def fit(
     if not isinstance(rule, Rule):
         raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
     _check_fit_args(epochs, batch_days, batches_per_step, n_starts, clip_grad_norm, early_stopping)
+    if select not in ("hard", "soft", "last"):
+        raise ConfigError(f"select={select!r} is not one of 'hard', 'soft', 'last'")
     if turnover_penalty < 0 or l2_penalty < 0:
         raise ConfigError(f"penalties must be >= 0, got turnover={turnover_penalty}, l2={l2_penalty}")
     objective_fn = obj.get_objective(objective)
@@ -182,8 +195,10 @@ def fit(
             f"{rule.max_window():.0f} days; use more data or shorter windows"
         )
     split = split_validation(data, validation, min_train=min_days)
-    if batch_days is not None and batch_days > split.n_train - 1:
-        raise ConfigError(f"batch_days={batch_days} is longer than the {split.n_train - 1} training returns")
+    keep = _loss_days(train_days, data.n_days, split.n_train)
+    n_loss = split.n_train - 1 if keep is None else int(keep.sum())
+    if batch_days is not None and batch_days > n_loss:
+        raise ConfigError(f"batch_days={batch_days} is longer than the {n_loss} training returns")
 
     if rule.batch_size == 1 and n_starts > 1:
         model = rule.with_starts(n_starts, seed=seed)
@@ -202,6 +217,8 @@ def fit(
     def step_loss(tau: float) -> tuple[Tensor, Tensor]:
         pos = model(train, temperature=tau)
         r = net_returns(pos, train, cost_bps=cost_bps, slippage=slippage, allocation_scheme=allocation, smooth=True)
+        if keep is not None:
+            r = r[:, keep]
         soft_sharpe = obj.sharpe(r.detach())
         if batch_days is None:
             score = objective_fn(r, **obj_kwargs)
@@ -218,20 +235,27 @@ def fit(
             loss = loss + l2_penalty * obj.l2_penalty(params, init_raw)
         return loss, soft_sharpe
 
-    def monitor_loss() -> tuple[Tensor, Tensor]:
-        """Loss for early stopping and picking the best start (validation if any), and the
-        validation soft Sharpe; both at the final temperature."""
+    def monitor_loss() -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """On the validation days (train days without validation): soft loss at the final
+        temperature and its Sharpe, and the HARD rule's loss (exact costs) and Sharpe."""
         with torch.no_grad():
             d, first_day = (data, split.n_train - 1) if split.has_validation else (train, 0)
-            r = net_returns(model(d, temperature=t_end), d, cost_bps=cost_bps, slippage=slippage,
-                            allocation_scheme=allocation, smooth=True)[:, first_day:]
-            return -objective_fn(r, **obj_kwargs), obj.sharpe(r)
+            out = []
+            for tau, smooth in ((t_end, True), (0.0, False)):
+                r = net_returns(model(d, temperature=tau), d, cost_bps=cost_bps, slippage=slippage,
+                                allocation_scheme=allocation, smooth=smooth)[:, first_day:]
+                if keep is not None and not split.has_validation:
+                    r = r[:, keep]
+                out += [-objective_fn(r, **obj_kwargs), obj.sharpe(r)]
+            return out[0], out[1], out[2], out[3]
 
     live = torch.ones(n, dtype=torch.bool)
     diverged_at = torch.full((n,), -1, dtype=torch.long)
     frozen = [p.detach().clone() for p in params]
     best_monitor = torch.full((n,), math.inf, dtype=torch.float64)
     best_raw = [p.detach().clone() for p in params]
+    best_hard = torch.full((n,), math.inf, dtype=torch.float64)
+    best_hard_raw = [p.detach().clone() for p in params]
     stale = torch.zeros(n, dtype=torch.long)
     calm = 0
     prev_loss: Tensor | None = None
@@ -268,23 +292,24 @@ def fit(
             for p in params:
                 runaway |= (~torch.isfinite(p.detach())).reshape(n, -1).any(-1).cpu()
             newly |= live & runaway
-            keep = live & ~newly
+            alive = live & ~newly
             for p, f in zip(params, frozen):
-                m = keep.reshape(n, *([1] * (p.dim() - 1))).to(p.device)
+                m = alive.reshape(n, *([1] * (p.dim() - 1))).to(p.device)
                 p.copy_(torch.where(m, p, f))  # restore the last finite values of dead starts
                 f.copy_(p)
         diverged_at[newly] = epoch
         live &= ~newly
         sched.step()
-        monitor, val_sharpe = (t.double().cpu() for t in monitor_loss())
+        monitor, val_sharpe, hard_monitor, hard_sharpe = (t.double().cpu() for t in monitor_loss())
         improved = live & (monitor < best_monitor - (early_stopping[1] if early_stopping else 0.0))
-        for p, b in zip(params, best_raw):
-            m = improved.reshape(n, *([1] * (p.dim() - 1))).to(p.device)
-            b.copy_(torch.where(m, p.detach(), b))
+        _snapshot(params, best_raw, improved)
         best_monitor = torch.where(improved, monitor, best_monitor)
+        hard_better = live & (hard_monitor < best_hard)
+        _snapshot(params, best_hard_raw, hard_better)
+        best_hard = torch.where(hard_better, hard_monitor, best_hard)
         stale = torch.where(improved, torch.zeros_like(stale), stale + 1)
-        row = _history_rows(epoch, loss_d, soft_sharpe.double().cpu(), val_sharpe, grad_norm, opt, tau, model,
-                            diverged_at, split.has_validation)
+        row = _history_rows(epoch, loss_d, soft_sharpe.double().cpu(), val_sharpe, hard_sharpe, grad_norm, opt,
+                            tau, model, diverged_at, split.has_validation)
         rows.extend(row)
         if newly.any():
             warnings.warn(
@@ -312,13 +337,14 @@ def fit(
             status = "early_stopped"
             break
     bar.close()
-    if early_stopping is not None:
-        with torch.no_grad():  # every start goes back to its best epoch
-            ok = torch.isfinite(best_monitor)
-            for p, b in zip(params, best_raw):
-                m = ok.reshape(n, *([1] * (p.dim() - 1))).to(p.device)
+    if select != "last":  # every start goes back to its best epoch by the chosen measure
+        best_value, snapshot = (best_hard, best_hard_raw) if select == "hard" else (best_monitor, best_raw)
+        with torch.no_grad():
+            for p, b in zip(params, snapshot):
+                m = torch.isfinite(best_value).reshape(n, *([1] * (p.dim() - 1))).to(p.device)
                 p.copy_(torch.where(m, b, p))
-    final_monitor = monitor_loss()[0].double().cpu()
+    soft_final, _, hard_final, _ = monitor_loss()
+    final_monitor = (hard_final if select == "hard" else soft_final).double().cpu()
     rank = torch.where(live | (status == "diverged"), final_monitor, torch.full_like(final_monitor, math.inf))
     rank = torch.nan_to_num(rank, nan=math.inf)
     best = int(torch.argmin(rank)) if torch.isfinite(rank).any() else 0
@@ -327,7 +353,7 @@ def fit(
     trained = model.select(best) if n > 1 else model
     metrics = evaluate_rule(
         trained, data, split, temperature=t_end, objective=objective_fn, objective_kwargs=obj_kwargs,
-        cost_bps=cost_bps, slippage=slippage, allocation=allocation,
+        cost_bps=cost_bps, slippage=slippage, allocation=allocation, train_keep=keep,
     )
     starts = model.batch_params()
     starts["monitor_loss"] = final_monitor.numpy()
@@ -335,6 +361,7 @@ def fit(
     d_at = int(diverged_at[best]) if int(diverged_at[best]) >= 0 else None
     return FitResult(
         rule=trained,
+        batch_rule=model,
         history=history,
         history_all=history_all,
         starts=starts,
@@ -349,7 +376,7 @@ def fit(
             "schedule": schedule if isinstance(schedule, str) else "custom",
             "clip_grad_norm": clip_grad_norm, "temperature": [t_start, t_end],
             "validation": validation if not isinstance(validation, tuple) else list(validation),
-            "early_stopping": list(early_stopping) if early_stopping else None, "n_starts": n,
+            "early_stopping": list(early_stopping) if early_stopping else None, "select": select, "n_starts": n,
             "seed": seed, "cost_bps": cost_bps, "slippage": slippage, "allocation": allocation,
             "turnover_penalty": turnover_penalty, "l2_penalty": l2_penalty,
             "rule": type(rule).__name__, "n_train": split.n_train, "n_days": split.n_days,
@@ -359,13 +386,35 @@ def fit(
     )
 
 
+def _snapshot(params: Sequence[Tensor], store: Sequence[Tensor], which: Tensor) -> None:
+    """Copy the current values of the starts in ``which`` into ``store``."""
+    with torch.no_grad():
+        for p, b in zip(params, store):
+            m = which.reshape(-1, *([1] * (p.dim() - 1))).to(p.device)
+            b.copy_(torch.where(m, p.detach(), b))
+
+
+def _loss_days(train_days: np.ndarray | None, n_days: int, n_train: int) -> Tensor | None:
+    """Which of the ``n_train - 1`` training returns count in the loss (None: all)."""
+    if train_days is None:
+        return None
+    mask = np.asarray(train_days, dtype=bool)
+    if mask.shape != (n_days,):
+        raise ConfigError(f"train_days has shape {mask.shape}; it needs one flag per day, ({n_days},)")
+    keep = mask[1:n_train] & mask[: n_train - 1]
+    if keep.sum() < 2:
+        raise ConfigError("train_days leaves fewer than 2 training returns; mark more days True")
+    return torch.from_numpy(keep)
+
+
 def _scale_grads(params: Sequence[Tensor], scale: Tensor, n: int) -> None:
     for p in params:
         if p.grad is not None:
             p.grad.mul_(scale.to(p.grad.dtype).to(p.device).reshape(n, *([1] * (p.dim() - 1))))
 
 
-def _history_rows(epoch: int, loss: Tensor, train_sharpe: Tensor, val_sharpe: Tensor, grad_norm: Tensor,
+def _history_rows(epoch: int, loss: Tensor, train_sharpe: Tensor, val_sharpe: Tensor, hard_sharpe: Tensor,
+                  grad_norm: Tensor,
                   opt: torch.optim.Optimizer, tau: float, model: Rule, diverged_at: Tensor,
                   has_val: bool) -> list[dict[str, Any]]:
     values = model.batch_params()
@@ -375,6 +424,7 @@ def _history_rows(epoch: int, loss: Tensor, train_sharpe: Tensor, val_sharpe: Te
         row = {
             "epoch": epoch, "start": b, "loss": float(loss[b]), "train_sharpe": float(train_sharpe[b]),
             "val_sharpe": float(val_sharpe[b]) if has_val else math.nan,
+            "monitor_hard_sharpe": float(hard_sharpe[b]),
             "grad_norm": float(grad_norm[b]), "lr": lr_now, "temperature": tau,
             "diverged": bool(0 <= int(diverged_at[b]) <= epoch),
         }

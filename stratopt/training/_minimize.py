@@ -72,7 +72,7 @@ def minimize(
         if loss.dim() != 0:
             raise ConfigError(f"loss_fn must return a scalar, got shape {tuple(loss.shape)}")
         loss.backward()
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
         grad_norm = math.sqrt(sum(float((g.double() ** 2).sum()) for g in grads))
         first = abs(loss_value) if first is None else first

@@ -15,7 +15,7 @@ __all__ = ["plot_fit"]
 def plot_fit(result: FitResult) -> Figure:
     """Three panels: loss, soft Sharpe (train, validation), and each parameter, per epoch."""
     h = result.history
-    fixed = {"loss", "train_sharpe", "val_sharpe", "grad_norm", "lr", "temperature", "diverged"}
+    fixed = {"loss", "train_sharpe", "val_sharpe", "monitor_hard_sharpe", "grad_norm", "lr", "temperature", "diverged"}
     params = [c for c in h.columns if c not in fixed]
     fig = Figure(figsize=(12, 3.5), layout="constrained")
     ax_loss, ax_sharpe, ax_params = fig.subplots(1, 3)
@@ -24,6 +24,7 @@ def plot_fit(result: FitResult) -> Figure:
     ax_sharpe.plot(h.index, h["train_sharpe"], label="train (soft)")
     if h["val_sharpe"].notna().any():
         ax_sharpe.plot(h.index, h["val_sharpe"], label="validation (soft)")
+    ax_sharpe.plot(h.index, h["monitor_hard_sharpe"], label="hard rule (monitored days)", ls="--")
     ax_sharpe.set(title="Sharpe ratio", xlabel="epoch")
     ax_sharpe.legend()
     for p in params:

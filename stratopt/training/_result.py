@@ -40,10 +40,12 @@ def evaluate_rule(
     cost_bps: float,
     slippage: float,
     allocation: Allocation,
+    train_keep: Tensor | None = None,
 ) -> dict[str, dict[str, float]]:
     """Soft (at ``temperature``, smoothed costs) and hard (temperature 0, exact costs) Sharpe and
     objective on the train days and, if any, the validation days. Positions are computed over
-    all days (causal), so validation days use train days as indicator warm-up only."""
+    all days (causal), so validation days use train days as indicator warm-up only.
+    ``train_keep`` selects the train returns that count (warm-up days excluded)."""
     out: dict[str, dict[str, float]] = {}
     with torch.no_grad():
         soft = net_returns(rule(data, temperature=temperature), data, cost_bps=cost_bps, slippage=slippage,
@@ -55,6 +57,8 @@ def evaluate_rule(
         windows["validation"] = slice(split.n_train - 1, split.n_days - 1)
     for name, sl in windows.items():
         s, h = soft[sl], hard[sl]
+        if name == "train" and train_keep is not None:
+            s, h = s[train_keep], h[train_keep]
         out[name] = {
             "soft_sharpe": m.sharpe_ratio(s.cpu().numpy()),
             "hard_sharpe": m.sharpe_ratio(h.cpu().numpy()),
@@ -74,6 +78,8 @@ class FitResult:
     ----------
     rule
         The trained rule (the best start), ready for :func:`stratopt.backtest`.
+    batch_rule
+        Every start after training, as one batched rule (candidates for overfitting tests).
     history
         One row per epoch for the best start: loss, train/validation soft Sharpe, gradient
         norm, learning rate, temperature and every parameter in natural units.
@@ -88,6 +94,7 @@ class FitResult:
     """
 
     rule: Rule
+    batch_rule: Rule
     history: pd.DataFrame
     history_all: pd.DataFrame
     starts: pd.DataFrame

@@ -198,10 +198,6 @@ def test_set_params_validation(name: str) -> None:
     assert rule.params == before  # a rejected update changes nothing
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ValueError,
-    reason="Rule.set_params broadcasts before checking the length, so numpy's ValueError escapes",
-)
 def test_set_params_wrong_number_of_values() -> None:
     rule = Momentum().with_starts(3, seed=0)
     with pytest.raises(ConfigError, match="one per start"):

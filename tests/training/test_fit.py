@@ -54,11 +54,22 @@ def test_multi_start_picks_the_best_validation_start(three_stocks: pd.DataFrame)
                                         "fast", "slow"}
 
 
-def test_early_stopping_restores_best_params(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=300, lr=0.2, early_stopping=(5, 0.0), progress=False)
+def test_early_stopping_restores_best_soft_params(three_stocks: pd.DataFrame) -> None:
+    res = fit(MACrossover(), three_stocks, epochs=300, lr=0.2, early_stopping=(5, 0.0), select="soft",
+              progress=False)
     assert res.status in {"early_stopped", "converged"}
     best_epoch = int(res.history["val_sharpe"].idxmax())
     assert res.params["fast"] == pytest.approx(res.history.loc[best_epoch, "fast"], rel=1e-9)
+
+
+def test_select_hard_keeps_the_epoch_where_the_hard_rule_did_best(three_stocks: pd.DataFrame) -> None:
+    res = fit(MACrossover(), three_stocks, epochs=40, lr=0.1, progress=False)
+    h = res.history
+    best_epoch = int(h["monitor_hard_sharpe"].idxmax())
+    assert res.params["slow"] == pytest.approx(h.loc[best_epoch, "slow"], rel=1e-9)
+    assert res.metrics["validation"]["hard_sharpe"] == pytest.approx(h["monitor_hard_sharpe"].max(), rel=0.01)
+    last = fit(MACrossover(), three_stocks, epochs=40, lr=0.1, select="last", progress=False)
+    assert last.params["slow"] == pytest.approx(h["slow"].iloc[-1], rel=1e-9)
 
 
 def test_temperature_annealing_and_soft_hard_gap_reported(three_stocks: pd.DataFrame) -> None:

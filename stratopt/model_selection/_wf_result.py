@@ -1,0 +1,169 @@
+"""The result of a walk-forward run: folds, stitched out-of-sample returns, baselines, luck."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from stratopt import metrics as m
+from stratopt.stats import PBOResult
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["WalkForwardResult"]
+
+#: Median fold-to-fold move of a parameter, as a share of its mean level, above which the
+#: parameters are called unstable in the summary.
+UNSTABLE_MOVE = 0.25
+
+
+@dataclass
+class WalkForwardResult:
+    """What :func:`stratopt.walk_forward` returns.
+
+    Attributes
+    ----------
+    folds
+        One row per fold: dates, fitted parameters (natural units), status, train soft/hard
+        Sharpe, test hard Sharpe and return, annual turnover.
+    oos_returns
+        Stitched out-of-sample net returns of the hard rule.
+    baselines
+        ``buy_and_hold`` and ``untuned`` (the rule as given) on the same dates.
+    candidates
+        Out-of-sample returns of every start of every fold (columns: start index), the matrix
+        behind the probability of backtest overfitting.
+    regimes
+        Out-of-sample performance by causally labelled regime (volatility terciles, trend).
+    dsr
+        Deflated Sharpe ratio of the out-of-sample Sharpe given ``n_trials`` configurations.
+    pbo
+        CSCV probability of backtest overfitting over the candidates (None with one start).
+    """
+
+    folds: pd.DataFrame
+    oos_returns: pd.Series
+    baselines: dict[str, pd.Series]
+    candidates: pd.DataFrame
+    param_names: list[str]
+    regimes: pd.DataFrame
+    dsr: float
+    pbo: PBOResult | None
+    n_trials: int
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def oos_equity(self) -> pd.Series:
+        """Compounded out-of-sample equity, starting at 1."""
+        return (1.0 + self.oos_returns).cumprod().rename("equity")
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Hard out-of-sample metrics (see :mod:`stratopt.metrics`)."""
+        return m.performance(self.oos_returns.to_numpy())
+
+    def baseline_metrics(self) -> pd.DataFrame:
+        """Metrics of the strategy and each baseline side by side."""
+        cols = {"walk-forward": self.metrics}
+        cols.update({k: m.performance(v.to_numpy()) for k, v in self.baselines.items()})
+        return pd.DataFrame(cols)
+
+    @property
+    def stability(self) -> pd.DataFrame:
+        """Per parameter: mean, std and median absolute fold-to-fold move (also relative)."""
+        rows = {}
+        for p in self.param_names:
+            v = self.folds[p].astype(float)
+            move = v.diff().abs().dropna()
+            level = float(v.abs().mean())
+            rows[p] = {
+                "mean": float(v.mean()),
+                "std": float(v.std(ddof=0)),
+                "median_move": float(move.median()) if len(move) else 0.0,
+                "relative_move": float(move.median() / level) if len(move) and level > 0 else 0.0,
+            }
+        return pd.DataFrame(rows).T
+
+    def unstable_params(self) -> list[str]:
+        """Parameters whose median fold-to-fold move exceeds 25% of their mean level."""
+        st = self.stability
+        return [p for p in st.index if st.loc[p, "relative_move"] > UNSTABLE_MOVE]
+
+    def summary(self) -> str:
+        """Fold table, out-of-sample metrics against baselines, DSR, PBO and warnings."""
+        fmt = {"float_format": lambda v: f"{v:.3f}"}
+        cols = ["test_start", "test_end", *self.param_names, "status", "train_hard_sharpe", "test_sharpe",
+                "test_return"]
+        folds = self.folds[cols].copy()
+        for c in ("test_start", "test_end"):
+            folds[c] = pd.to_datetime(folds[c]).dt.date
+        table = self.baseline_metrics().loc[["sharpe", "annual_return", "annual_volatility", "max_drawdown"]]
+        lines = [
+            f"walk-forward of {self.config.get('rule', 'rule')}: {len(self.folds)} folds, "
+            f"{self.oos_returns.index[0].date()} to {self.oos_returns.index[-1].date()} out of sample",
+            "",
+            folds.to_string(**fmt),
+            "",
+            table.to_string(**fmt),
+            "",
+            f"deflated Sharpe ratio: {self.dsr:.3f} ({self.n_trials} configurations tried)"
+            if math.isfinite(self.dsr) else "deflated Sharpe ratio: n/a (fewer than 2 trials)",
+            f"probability of backtest overfitting: {self.pbo.pbo:.3f} (CSCV over {self.candidates.shape[1]} starts)"
+            if self.pbo is not None else "probability of backtest overfitting: n/a (needs n_starts >= 2)",
+        ]
+        unstable = self.unstable_params()
+        if unstable:
+            lines.append(
+                f"warning: {', '.join(unstable)} moved by more than {UNSTABLE_MOVE:.0%} of their level from "
+                "fold to fold (median); a rule refitted to very different values each period is fitting noise"
+            )
+        if not self.regimes.empty:
+            reg = self.regimes[[c for c in self.regimes.columns if c.endswith("sharpe") or c == "days"]]
+            lines += ["", "out-of-sample Sharpe by regime (labels from past data only):", reg.to_string(**fmt)]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: folds, oos metrics, baselines, regime table, DSR, PBO, config."""
+        folds = self.folds.copy()
+        for c in ("train_start", "train_end", "test_start", "test_end"):
+            folds[c] = pd.to_datetime(folds[c]).dt.strftime("%Y-%m-%d")
+        regimes = self.regimes.reset_index().to_dict(orient="records") if not self.regimes.empty else []
+        return _clean({
+            "folds": folds.reset_index().to_dict(orient="records"),
+            "oos_metrics": self.metrics,
+            "baselines": {k: m.performance(v.to_numpy()) for k, v in self.baselines.items()},
+            "regimes": regimes,
+            "stability": self.stability.reset_index(names="param").to_dict(orient="records"),
+            "unstable_params": self.unstable_params(),
+            "dsr": self.dsr,
+            "n_trials": self.n_trials,
+            "pbo": self.pbo.pbo if self.pbo is not None else None,
+            "config": self.config,
+        })
+
+    def plot(self) -> Figure:
+        """Stitched equity against baselines with folds shaded; params per fold; regime bars."""
+        from stratopt.model_selection._wf_plots import plot_walk_forward
+
+        return plot_walk_forward(self)
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, pd.Timestamp):
+        return obj.strftime("%Y-%m-%d")
+    return obj
