@@ -16,14 +16,20 @@ import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
-from stratopt.cli import _data, _fit, _walk_forward
+from stratopt.cli import _data
+from stratopt.cli import _fit
+from stratopt.cli import _walk_forward
 from stratopt.cli._data import add_source_arguments, load_from_args
 from stratopt.errors import StratoptError, StratoptWarning
 
 __all__ = ["add_source_arguments", "build_parser", "load_from_args", "main"]
 
 # The subcommand modules, in the order `stratopt --help` lists them.
-_COMMANDS: tuple[ModuleType, ...] = (_walk_forward, _fit, _data)
+_COMMANDS: tuple[ModuleType, ...] = (
+    _walk_forward,
+    _fit,
+    _data,
+)
 
 #: Exit status for bad input (as argparse uses for bad arguments).
 EXIT_BAD_INPUT = 2

@@ -78,3 +78,12 @@ def test_float32_is_close_to_float64() -> None:
     span = torch.tensor([20.0, 200.0], dtype=torch.float64)
     got = ema(x.float(), span.float()).double()
     assert (got - ema(x, span)).abs().max() < 1e-4
+
+
+def test_repeated_spans_without_grad_match_separate_computation() -> None:
+    x = torch.randn(500, 2, dtype=torch.float64).cumsum(0)
+    spans = torch.tensor([5.0, 20.0, 5.0, 7.5, 20.0], dtype=torch.float64)
+    with torch.no_grad():
+        shared = ema(x, spans)
+    for b, s in enumerate(spans):
+        assert torch.equal(shared[b], ema(x, s.reshape(1))[0])
