@@ -123,7 +123,7 @@ def walk_forward(
     fold_rows: list[dict[str, Any]] = []
     oos_parts: list[pd.Series] = []
     candidate_parts: list[np.ndarray] = []
-    trial_sharpes: list[float] = []
+    trial_sharpes: list[list[float]] = []  # per fold: every start's hard train Sharpe
     baseline_parts: dict[str, list[pd.Series]] = {"buy_and_hold": [], "untuned": []}
     for k, (train_idx, test_idx) in enumerate(tqdm(splits, disable=not show, desc="walk-forward", leave=False)):
         lo = max(0, int(train_idx[0]) - warmup_days)
@@ -159,7 +159,7 @@ def walk_forward(
         # every start's hard train Sharpe is one trial of the selection
         train_all = _hard_returns(res.batch_rule, MarketData.from_prices(window), cost_bps=cost_bps,
                                   allocation=allocation)[:, mask[1:] & mask[:-1]]
-        trial_sharpes.extend(m.sharpe_ratio(r, periods=1) for r in train_all)
+        trial_sharpes.append([m.sharpe_ratio(r, periods=1) for r in train_all])
         row = {
             "fold": k,
             **{c: fold_dates.iloc[k][c] for c in ("train_start", "train_end", "test_start", "test_end")},
@@ -179,7 +179,7 @@ def walk_forward(
     baselines = {name: pd.concat(parts).rename(name) for name, parts in baseline_parts.items()}
     candidates = pd.DataFrame(np.vstack(candidate_parts), index=oos_returns.index,
                               columns=[f"start_{j}" for j in range(candidate_parts[0].shape[1])])
-    n_tried = n_trials if n_trials is not None else len(trial_sharpes)
+    n_tried = n_trials if n_trials is not None else sum(len(f) for f in trial_sharpes)
     return WalkForwardResult(
         folds=folds,
         oos_returns=oos_returns,
@@ -196,12 +196,28 @@ def walk_forward(
     )
 
 
-def _deflated(oos: pd.Series, trial_sharpes: list[float], n_trials: int) -> float:
-    """DSR of the out-of-sample Sharpe given the trials' Sharpe variance (per period)."""
-    finite = [s for s in trial_sharpes if math.isfinite(s)]
-    if len(finite) < 2 or n_trials < 2 or oos.std() == 0:
+def trial_variance(trial_sharpes: list[list[float]]) -> float:
+    """Variance of the trials' per-period Sharpe ratios, as the deflated Sharpe ratio needs it.
+
+    With several starts per fold it is the pooled within-fold variance: the spread between
+    configurations tried on the same data, which is what selection exploits (differences
+    between periods are not). With one start per fold it falls back to the variance across
+    folds, an upper bound that deflates more.
+    """
+    folds = [[s for s in f if math.isfinite(s)] for f in trial_sharpes]
+    within = [np.var(f, ddof=1) for f in folds if len(f) >= 2]
+    if within:
+        return float(np.mean(within))
+    flat = [s for f in folds for s in f]
+    return float(np.var(flat, ddof=1)) if len(flat) >= 2 else math.nan
+
+
+def _deflated(oos: pd.Series, trial_sharpes: list[list[float]], n_trials: int) -> float:
+    """DSR of the out-of-sample Sharpe given ``n_trials`` and the trials' Sharpe variance."""
+    variance = trial_variance(trial_sharpes)
+    if not math.isfinite(variance) or variance <= 0 or n_trials < 2 or oos.std() == 0:
         return math.nan
-    return float(stats.dsr_from_returns(oos.to_numpy(), n_trials=n_trials, sr_variance=float(np.var(finite, ddof=1))))
+    return float(stats.dsr_from_returns(oos.to_numpy(), n_trials=n_trials, sr_variance=variance))
 
 
 def _pbo(candidates: pd.DataFrame) -> stats.PBOResult | None:

@@ -41,7 +41,9 @@ class WalkForwardResult:
     regimes
         Out-of-sample performance by causally labelled regime (volatility terciles, trend).
     dsr
-        Deflated Sharpe ratio of the out-of-sample Sharpe given ``n_trials`` configurations.
+        Deflated Sharpe ratio of the out-of-sample Sharpe given ``n_trials`` configurations
+        (starts x folds by default) and the variance of their train Sharpe ratios (pooled
+        within folds; see :func:`~stratopt.model_selection._walk_forward.trial_variance`).
     pbo
         CSCV probability of backtest overfitting over the candidates (None with one start).
     """

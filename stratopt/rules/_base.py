@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -148,13 +149,40 @@ class Rule(nn.Module):
                 )
             try:
                 checked = [spec.check(v) for v in np.broadcast_to(given.reshape(-1), (self._batch,))]
-            except ConfigError as exc:
-                raise ConfigError(f"{name}: {exc}") from None
+            except ConfigError as exc:  # name the sub-rule path, not just the bare parameter
+                raise ConfigError(f"{name}: {exc}" if name != spec.name else str(exc)) from None
             staged.append((owner._raw[spec.name], spec, checked))
         with torch.no_grad():
             for raw, spec, checked in staged:
                 raw.copy_(spec.to_raw(torch.tensor(checked, dtype=torch.float64)).to(raw.dtype))
         return self
+
+    def with_bounds(self, **bounds: tuple[float, float]) -> Rule:
+        """A copy whose named parameters are confined to new (low, high) bounds.
+
+        Narrows (or widens) the search space, e.g. ``MACrossover().with_bounds(fast=(2, 50))``.
+        Current values outside the new bounds are moved just inside them. Dotted names reach
+        sub-rules; pass them as ``**{"rule.fast": (2, 50)}``.
+        """
+        new = copy.deepcopy(self)
+        specs = {n: (o, s) for n, o, s in new.named_specs()}
+        unknown = sorted(set(bounds) - set(specs))
+        if unknown:
+            raise ConfigError(f"unknown parameter(s) {unknown}; this rule has {sorted(specs)}")
+        for name, pair in bounds.items():
+            owner, spec = specs[name]
+            try:
+                low, high = (float(v) for v in pair)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"bounds for {name} must be a (low, high) pair, got {pair!r}") from exc
+            with torch.no_grad():
+                value = spec.to_natural(owner._raw[spec.name].detach()).double()
+            margin = 1e-6 * (high - low) if math.isfinite(high - low) else 1e-6
+            inside = value.clamp(low + margin, high - margin) if math.isfinite(high - low) else value
+            new_spec = dataclasses.replace(spec, low=low, high=high, init=float(inside[0]))
+            owner._specs[spec.name] = new_spec
+            owner._raw[spec.name] = nn.Parameter(new_spec.to_raw(inside).to(owner._raw[spec.name].dtype))
+        return new
 
     def max_window(self) -> float:
         """Longest look-back (days) among the current parameters whose unit is days."""

@@ -124,3 +124,12 @@ def test_too_little_data_and_misplaced_arguments(prices: pd.DataFrame) -> None:
         walk_forward(MACrossover(), prices.iloc[:300], WalkForward(500, 250), progress=False)
     with pytest.raises(ConfigError, match="n_starts"):
         walk_forward(MACrossover(), prices, fit_kwargs={"n_starts": 3}, progress=False)
+
+
+def test_trial_variance_pools_within_folds() -> None:
+    from stratopt.model_selection._walk_forward import trial_variance
+
+    # two folds whose levels differ a lot but whose starts differ little
+    folds = [[1.0, 1.1, 0.9], [-2.0, -2.1, -1.9]]
+    assert trial_variance(folds) == pytest.approx(0.01)
+    assert trial_variance([[0.5], [1.5]]) == pytest.approx(0.5)  # one start: across folds
