@@ -6,4 +6,19 @@ parameters and which days drive the gradient) and gradient flow through neural p
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from stratopt.analysis._credit import CreditResult, credit_assignment
+from stratopt.analysis._gradient_flow import (
+    GradientFlowResult,
+    GradientFlowSweep,
+    gradient_flow,
+    gradient_flow_sweep,
+)
+
+__all__ = [
+    "CreditResult",
+    "GradientFlowResult",
+    "GradientFlowSweep",
+    "credit_assignment",
+    "gradient_flow",
+    "gradient_flow_sweep",
+]

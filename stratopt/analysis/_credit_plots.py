@@ -1,0 +1,67 @@
+"""Figures for credit assignment: sensitivity bars and attribution through time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from stratopt.analysis._credit import CreditResult
+
+__all__ = ["plot_credit"]
+
+
+def plot_credit(result: CreditResult, *, label: int = 3) -> Figure:
+    """Sensitivity per parameter (left) and each parameter's attribution by decision date (right).
+
+    Parameters
+    ----------
+    result
+        A :class:`~stratopt.analysis.CreditResult`.
+    label
+        How many of each parameter's largest daily contributions to mark with their date.
+
+    Returns
+    -------
+    Figure
+        Left: bars of the change of the objective for +1% of each parameter (a layer: a move of
+        1% of its norm along its gradient). Right, one panel per parameter: the daily
+        contributions (they sum to the gradient) and, on a second axis, their running sum,
+        which ends at the gradient.
+    """
+    names = list(result.params.index)
+    k = len(names)
+    fig = Figure(figsize=(13, 1.2 + 2.0 * k), layout="constrained")
+    grid = fig.add_gridspec(k, 2, width_ratios=(1, 3))
+    ax_bar = fig.add_subplot(grid[:, 0])
+    sens = result.params["sensitivity"].to_numpy()
+    colors = ["C2" if s >= 0 else "C3" for s in sens]
+    ax_bar.barh(np.arange(k), sens, color=colors)
+    ax_bar.set_yticks(np.arange(k), names)
+    ax_bar.invert_yaxis()
+    ax_bar.axvline(0.0, color="0.3", lw=0.8)
+    ax_bar.set(title=f"sensitivity: change of {result.objective} for +1%", xlabel=result.objective)
+
+    first = None
+    for j, name in enumerate(names):
+        ax = fig.add_subplot(grid[j, 1], sharex=first)
+        first = first or ax
+        series = result.by_date[name]
+        ax.plot(series.index, series.to_numpy(), lw=0.6, color="C0")
+        ax.axhline(0.0, color="0.3", lw=0.6)
+        running = ax.twinx()
+        running.plot(series.index, series.cumsum().to_numpy(), lw=1.0, color="0.55")
+        running.set_ylabel("running sum", color="0.45", fontsize="small")
+        top = result.top_days[result.top_days["param"] == name].head(label)
+        ax.scatter(top["decided"], top["contribution"], color="C3", s=14, zorder=3)
+        for row in top.itertuples():
+            ax.annotate(f"{row.decided:%Y-%m-%d}", (row.decided, row.contribution), fontsize="x-small",
+                        xytext=(3, 3), textcoords="offset points")
+        gradient = result.params.loc[name, "gradient"]
+        ax.set_title(f"{name}: gradient {gradient:.4g} (daily attribution, decision dates)", fontsize="small")
+        ax.set_ylabel("per day", fontsize="small")
+        if j < k - 1:
+            ax.tick_params(labelbottom=False)
+    return fig
