@@ -127,7 +127,8 @@ class Rule(nn.Module):
              "low": s.low, "high": s.high, "integer": s.integer, "doc": s.doc}
             for n, _, s in self.named_specs()
         ]
-        return pd.DataFrame(rows).set_index("param")
+        columns = ["param", "value", "hard", "unit", "low", "high", "integer", "doc"]
+        return pd.DataFrame(rows, columns=columns).set_index("param")
 
     def set_params(self, values: Mapping[str, Any] | None = None, **kwargs: Any) -> Rule:
         """Set parameters in natural units; a scalar sets every start, an array one per start.

@@ -122,6 +122,9 @@ class FitResult:
             self.rule.param_table()[["value", "hard", "unit", "low", "high"]].to_string(float_format=lambda v: f"{v:.4g}"),
             "",
         ]
+        n_weights = sum(p.numel() for p in self.rule.parameters()) - len(self.params)
+        if n_weights:
+            lines.insert(-1, f"plus {n_weights} unstructured weights (a neural policy's), not shown")
         table = pd.DataFrame(self.metrics).T[["soft_sharpe", "hard_sharpe", "sharpe_gap", "hard_annual_return"]]
         lines.append(table.to_string(float_format=lambda v: f"{v:.3f}"))
         return "\n".join(lines)
