@@ -16,8 +16,10 @@ import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
+from stratopt.cli import _credit
 from stratopt.cli import _data
 from stratopt.cli import _fit
+from stratopt.cli import _gradient_flow
 from stratopt.cli import _walk_forward
 from stratopt.cli._data import add_source_arguments, load_from_args
 from stratopt.errors import StratoptError, StratoptWarning
@@ -29,6 +31,8 @@ _COMMANDS: tuple[ModuleType, ...] = (
     _walk_forward,
     _fit,
     _data,
+    _credit,
+    _gradient_flow,
 )
 
 #: Exit status for bad input (as argparse uses for bad arguments).
