@@ -105,6 +105,7 @@ def fit(
     l2_penalty: float = 0.0,
     tol: float = 1e-9,
     dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
     train_days: np.ndarray | None = None,
     progress: bool | None = None,
     callbacks: Sequence[Callable[[dict[str, Any]], bool | None]] = (),
@@ -163,6 +164,9 @@ def fit(
         unconstrained parameters from their start.
     tol
         Converged when every live start's loss changes by less than ``tol`` for 10 epochs.
+    dtype, device
+        Float type and device of the computation (float64 on the CPU by default; float32 is
+        about twice as fast with Sharpe ratios equal to ~1e-4).
     train_days
         Boolean mask over the days of ``prices``: a day's return counts in the training loss
         only if it and the day before are True. Days marked False serve as indicator warm-up
@@ -188,6 +192,8 @@ def fit(
     obj_kwargs = dict(objective_kwargs or {})
     t_start, t_end = check_temperature(temperature)
     data = _as_data(prices, dtype)
+    if device is not None:
+        data = data.to(device=device)
     min_days = int(math.ceil(rule.max_window())) + 2
     if data.n_days < min_days:
         raise ConfigError(
@@ -204,7 +210,7 @@ def fit(
         model = rule.with_starts(n_starts, seed=seed)
     else:  # an already batched rule keeps its starts
         model = copy.deepcopy(rule)
-    model = model.to(dtype)
+    model = model.to(dtype=dtype, device=data.device)
     n = model.batch_size
     params = [p for p in model.parameters() if p.requires_grad]
     opt = make_optimizer(params, optimizer, lr, momentum=momentum)
@@ -271,7 +277,7 @@ def fit(
         loss_d = loss.detach().double().cpu()
         if first_loss is None:
             first_loss = loss_d.clone()
-        torch.where(live & torch.isfinite(loss), loss, torch.zeros_like(loss)).sum().backward()
+        torch.where(live.to(loss.device) & torch.isfinite(loss), loss, torch.zeros_like(loss)).sum().backward()
         sq = _per_start_sq_norm([p.grad for p in params], n)
         grad_norm = sq.sqrt()
         bad = ~torch.isfinite(loss_d) | ~torch.isfinite(grad_norm)

@@ -125,3 +125,13 @@ def test_fit_never_sees_validation_prices(three_stocks: pd.DataFrame) -> None:
         a = fit(MACrossover(), three_stocks, **kw)
         b = fit(MACrossover(), poisoned, **kw)
     pd.testing.assert_series_equal(a.history["loss"], b.history["loss"])
+
+
+def test_float32_fit_matches_float64_closely(three_stocks: pd.DataFrame) -> None:
+    import torch
+
+    kw = dict(epochs=10, lr=0.05, progress=False, select="last")
+    a = fit(MACrossover(), three_stocks, dtype=torch.float64, device="cpu", **kw)
+    b = fit(MACrossover(), three_stocks, dtype=torch.float32, **kw)
+    assert b.params == pytest.approx(a.params, rel=1e-3)
+    assert b.metrics["validation"]["soft_sharpe"] == pytest.approx(a.metrics["validation"]["soft_sharpe"], abs=1e-3)
