@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -125,7 +126,10 @@ def _jvp(rule: Rule, data: MarketData, temperature: float, tangents: dict[str, t
     The primals keep ``requires_grad``, so ops that take a shortcut only without gradients (the
     EMA's de-duplication of repeated spans) follow their differentiable path here too.
     """
-    with torch.enable_grad(), fwad.dual_level():
+    with torch.enable_grad(), fwad.dual_level(), warnings.catch_warnings():
+        # torch's first dual tensor loads its jvp decompositions through the deprecated
+        # torch.jit.script; that warning is about torch internals, not the caller's code
+        warnings.filterwarnings("ignore", message=".*torch.jit.script.* is deprecated", category=DeprecationWarning)
         duals = {name: fwad.make_dual(p, v) for name, (p, v) in tangents.items()}
         out = functional_call(rule, duals, (data,), {"temperature": temperature})
         tangent = fwad.unpack_dual(out).tangent

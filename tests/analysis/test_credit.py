@@ -1,0 +1,200 @@
+"""Credit assignment: the attribution sums exactly to the gradient, the gradient is right, days
+are labelled with the decision date, and the tables, plot and CLI report what was computed."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from stratopt import MACrossover, MarketData, MLPPolicy, load_prices, net_returns
+from stratopt.analysis import CreditResult, credit_assignment
+from stratopt.cli import main
+from stratopt.errors import ConfigError
+from stratopt.objectives import sharpe
+
+matplotlib.use("Agg")
+
+TEMP = 0.5
+
+
+@pytest.fixture(scope="module")
+def prices() -> pd.DataFrame:
+    """Three bundled stocks over three years: fast, and long enough for a 60-day EMA."""
+    return load_prices("sp500", tickers=["AAPL", "JPM", "XOM"], start="2005-01-01", end="2007-12-31")
+
+
+@pytest.fixture(scope="module")
+def credit(prices: pd.DataFrame) -> CreditResult:
+    return credit_assignment(MACrossover(fast=15, slow=60), prices, temperature=TEMP, top=5)
+
+
+def soft_sharpe(rule: MACrossover, data: MarketData, temperature: float = TEMP, cost_bps: float = 5.0) -> torch.Tensor:
+    pos = rule(data, temperature=temperature)
+    return sharpe(net_returns(pos, data, cost_bps=cost_bps, smooth=True))[0]
+
+
+def reference_gradient(prices: pd.DataFrame, fast: float, slow: float) -> dict[str, float]:
+    """dSharpe/d(natural span) by a plain backward pass and the chain rule through the sigmoid."""
+    rule = MACrossover(fast=fast, slow=slow)
+    soft_sharpe(rule, MarketData.from_prices(prices)).backward()
+    out = {}
+    for name in ("fast", "slow"):
+        raw = rule._raw[name].detach()
+        dnat_draw = (400.0 - 2.0) * torch.sigmoid(raw) * (1 - torch.sigmoid(raw))  # span = 2 + 398 sigmoid(raw)
+        out[name] = float(rule._raw[name].grad / dnat_draw)
+    return out
+
+
+def test_attribution_sums_exactly_to_an_independent_gradient(prices: pd.DataFrame, credit: CreditResult) -> None:
+    ref = reference_gradient(prices, 15, 60)
+    for name in ("fast", "slow"):
+        assert credit.params.loc[name, "gradient"] == pytest.approx(ref[name], rel=1e-10)
+        # every decomposition adds up to the same total, to float64 round-off
+        assert credit.contributions[list(credit.params.index).index(name)].sum() == pytest.approx(ref[name], rel=1e-10)
+        assert credit.by_date[name].sum() == pytest.approx(ref[name], rel=1e-10)
+        assert credit.by_asset[name].sum() == pytest.approx(ref[name], rel=1e-10)
+        assert abs(credit.params.loc[name, "residual"]) < 1e-12 * max(1.0, abs(ref[name]))
+
+
+def test_gradient_and_sensitivity_match_finite_differences(prices: pd.DataFrame, credit: CreditResult) -> None:
+    data = MarketData.from_prices(prices)
+
+    def s(**values: float) -> float:
+        with torch.no_grad():
+            return float(soft_sharpe(MACrossover(**{"fast": 15.0, "slow": 60.0, **values}), data))
+
+    for name, p in (("fast", 15.0), ("slow", 60.0)):
+        h = 1e-4
+        central = (s(**{name: p + h}) - s(**{name: p - h})) / (2 * h)
+        assert credit.params.loc[name, "gradient"] == pytest.approx(central, rel=1e-5)
+        # sensitivity: the Sharpe change for +1% of the value, to first order
+        one_pct = (s(**{name: p * 1.01}) - s(**{name: p * 0.99})) / 2
+        assert credit.params.loc[name, "sensitivity"] == pytest.approx(one_pct, rel=2e-2)
+        assert credit.params.loc[name, "value"] == pytest.approx(p)
+
+
+def test_each_day_and_asset_term_is_dS_dw_times_dw_dp(prices: pd.DataFrame, credit: CreditResult) -> None:
+    """The whole (day, asset) array against dS/dw (autograd) times dw/dp (finite difference)."""
+    data = MarketData.from_prices(prices)
+    pos = MACrossover(fast=15, slow=60)(data, temperature=TEMP).detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(sharpe(net_returns(pos, data, smooth=True))[0], pos)
+    for k, (name, p) in enumerate((("fast", 15.0), ("slow", 60.0))):
+        h = 1e-3
+        with torch.no_grad():
+            up = MACrossover(**{"fast": 15.0, "slow": 60.0, name: p + h})(data, temperature=TEMP)
+            down = MACrossover(**{"fast": 15.0, "slow": 60.0, name: p - h})(data, temperature=TEMP)
+        expected = (g * (up - down) / (2 * h))[0].numpy()
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(credit.contributions[k], expected, atol=1e-5 * scale)
+
+
+def test_days_are_labelled_with_the_decision_date() -> None:
+    """One asset, no costs: S depends on day t's position only through R[t+1] = w[t] r[t+1], so
+    the contribution labelled t is dS/dR[t+1] * r[t+1] * dw[t]/dp (closed-form Sharpe derivative)."""
+    one = load_prices("sp500", tickers=["KO"], start="2004-01-01", end="2005-12-31")
+    data = MarketData.from_prices(one)
+    res = credit_assignment(MACrossover(fast=10, slow=40), one, temperature=1.0, cost_bps=0.0)
+    with torch.no_grad():
+        w = MACrossover(fast=10, slow=40)(data, temperature=1.0)[0, :, 0].numpy()
+        up = MACrossover(fast=10 + 1e-3, slow=40)(data, temperature=1.0)[0, :, 0].numpy()
+        down = MACrossover(fast=10 - 1e-3, slow=40)(data, temperature=1.0)[0, :, 0].numpy()
+    r_next = one["KO"].pct_change().to_numpy()[1:]  # return earned by the position of day t
+    big_r = w[:-1] * r_next
+    n, mean, sd = big_r.size, big_r.mean(), big_r.std()
+    ds_dr = math.sqrt(252) / n * (1 / sd - mean * (big_r - mean) / sd**3)
+    expected = ds_dr * r_next * (up - down)[:-1] / 2e-3
+    got = res.by_date["fast"].to_numpy()
+    np.testing.assert_allclose(got[:-1], expected, atol=1e-6 * np.abs(expected).max())
+    assert got[-1] == 0.0  # the last position earns nothing
+    top = res.top_days[res.top_days["param"] == "fast"]
+    nxt = {d: e for d, e in zip(one.index[:-1], one.index[1:])}
+    assert all(nxt[d] == e for d, e in zip(top["decided"], top["earned"]))
+
+
+def test_top_tables_hold_the_largest_contributions(prices: pd.DataFrame, credit: CreditResult) -> None:
+    rets = prices.pct_change().shift(-1)
+    positions = MACrossover(fast=15, slow=60).positions(prices, temperature=TEMP)
+    for k, name in enumerate(credit.params.index):
+        days = credit.top_days[credit.top_days["param"] == name]
+        expected = credit.by_date[name].abs().nlargest(5)
+        assert list(days["decided"]) == list(expected.index)
+        assert days["share"].to_numpy() == pytest.approx(days["contribution"] / credit.params.loc[name, "gradient"])
+        trades = credit.top_trades[credit.top_trades["param"] == name]
+        c = np.abs(credit.contributions[k])
+        assert trades["contribution"].abs().to_numpy() == pytest.approx(np.sort(c.ravel())[::-1][:5])
+        for row in trades.itertuples():
+            assert row.position == pytest.approx(positions.loc[row.decided, row.ticker])
+            assert row.next_return == pytest.approx(rets.loc[row.decided, row.ticker])
+        assert list(trades["rank"]) == [1, 2, 3, 4, 5]
+
+
+def test_mlp_layers_are_projected_on_their_gradient(prices: pd.DataFrame) -> None:
+    policy = MLPPolicy(n_lags=5, hidden=(8,), seed=0, signals=[MACrossover(fast=10, slow=40)])
+    res = credit_assignment(policy, prices, temperature=1.0)
+    assert list(res.params.index) == ["signals.0.fast", "signals.0.slow", "layer 1", "layer 2"]
+    assert policy.weight_0.grad is None  # the caller's policy is untouched
+
+    ref = MLPPolicy(n_lags=5, hidden=(8,), seed=0, signals=[MACrossover(fast=10, slow=40)])
+    data = MarketData.from_prices(prices)
+    pos = ref(data, temperature=1.0)
+    s = sharpe(net_returns(pos, data, smooth=True))[0]
+    s.backward(retain_graph=True)
+    for i, (w, b) in enumerate(ref.layer_parameters()):
+        norm = math.sqrt(float((w.grad**2).sum() + (b.grad**2).sum()))
+        name = f"layer {i + 1}"
+        assert res.params.loc[name, "gradient"] == pytest.approx(norm, rel=1e-10)
+        assert res.by_date[name].sum() == pytest.approx(norm, rel=1e-10)
+    # a day's share of a layer is that day's own gradient (one backward pass per day, the naive
+    # way) projected on the layer's gradient direction
+    (w, b) = ref.layer_parameters()[0]
+    u_w, u_b = w.grad / norm_of(w.grad, b.grad), b.grad / norm_of(w.grad, b.grad)
+    leaf = pos.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(sharpe(net_returns(leaf, data, smooth=True))[0], leaf)
+    for t in (100, 400, 700):
+        gw, gb = torch.autograd.grad((pos[0, t] * g[0, t]).sum(), [w, b], retain_graph=True)
+        assert res.by_date["layer 1"].iloc[t] == pytest.approx(float((gw * u_w).sum() + (gb * u_b).sum()), rel=1e-9,
+                                                               abs=1e-14)
+
+
+def norm_of(*tensors: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt(sum((t**2).sum() for t in tensors))
+
+
+def test_summary_dict_and_plot(credit: CreditResult) -> None:
+    text = credit.summary()
+    assert "fast" in text and "top days for slow" in text
+    d = json.loads(json.dumps(credit.to_dict()))
+    assert [p["param"] for p in d["params"]] == ["fast", "slow"]
+    assert len(d["top_trades"]) == 10 and set(d["by_asset"]["fast"]) == {"AAPL", "JPM", "XOM"}
+    fig = credit.plot()
+    assert len(fig.axes) == 1 + 2 * 2  # bars, and per parameter a panel with its running-sum twin
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["fast", "slow"]
+
+
+def test_bad_arguments_raise(prices: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="temperature"):
+        credit_assignment(MACrossover(), prices, temperature=0.0)
+    with pytest.raises(ConfigError, match="single-start"):
+        credit_assignment(MACrossover().with_starts(3, seed=0), prices)
+    with pytest.raises(ConfigError, match="top"):
+        credit_assignment(MACrossover(), prices, top=0)
+    with pytest.raises(ConfigError, match="Rule"):
+        credit_assignment(object(), prices)  # type: ignore[arg-type]
+
+
+def test_cli_credit(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, fig = tmp_path / "credit.json", tmp_path / "credit.png"
+    args = ["credit", "--tickers", "AAPL,XOM", "--start", "2006-01-01", "--end", "2008-12-31", "--top", "3"]
+    assert main([*args, "--param", "fast=12", "--json", str(out), "--plot", str(fig)]) == 0
+    printed = capsys.readouterr().out
+    assert "top days for fast" in printed and "sensitivity" in printed
+    d = json.loads(out.read_text())
+    assert d["params"][0]["value"] == pytest.approx(12.0) and fig.stat().st_size > 0
+    assert main([*args, "--param", "bogus=3"]) == 2
+    assert "bogus" in capsys.readouterr().err
