@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -97,14 +97,17 @@ def _directions(rule: Rule) -> list[_Direction]:
     out, seen = [], set()
     for name, owner, spec in rule.named_specs():
         raw = owner._raw[spec.name]
+        if not raw.requires_grad:  # frozen by the user: nothing to attribute
+            continue
         out.append(_Direction(name, "param", ((qualname[id(raw)], raw),), spec.unit))
         seen.add(id(raw))
     for prefix, module in rule.named_modules():
         if isinstance(module, MLPPolicy):
-            for i, (w, b) in enumerate(module.layer_parameters()):
-                label = f"{prefix + '.' if prefix else ''}layer {i + 1}"
-                out.append(_Direction(label, "layer", ((qualname[id(w)], w), (qualname[id(b)], b)), "norm"))
-                seen |= {id(w), id(b)}
+            for i, pair in enumerate(module.layer_parameters()):
+                live = tuple((qualname[id(t)], t) for t in pair if t.requires_grad)
+                if live:
+                    out.append(_Direction(f"{prefix + '.' if prefix else ''}layer {i + 1}", "layer", live, "norm"))
+                seen |= {id(t) for t in pair}
     for name, p in rule.named_parameters():
         if id(p) not in seen and p.requires_grad:
             out.append(_Direction(name, "layer", ((name, p),), "norm"))
@@ -120,8 +123,9 @@ def _natural_scale(rule: Rule, name: str) -> tuple[float, float]:
     return float(nat.detach()[0]), float(scale[0])
 
 
-def _jvp(rule: Rule, data: MarketData, temperature: float, tangents: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
-    """``sum_k dw/dtheta_k . v_k``: the positions' derivative along the tangents, shape (days, assets).
+def _jvp_forward(rule: Rule, data: MarketData, temperature: float,
+                 tangents: Mapping[str, tuple[Tensor, Tensor]]) -> Tensor:
+    """``sum_k dw/dtheta_k . v_k`` by forward-mode AD (dual numbers), shape (days, assets).
 
     The primals keep ``requires_grad``, so ops that take a shortcut only without gradients (the
     EMA's de-duplication of repeated spans) follow their differentiable path here too.
@@ -138,6 +142,42 @@ def _jvp(rule: Rule, data: MarketData, temperature: float, tangents: dict[str, t
     return tangent.detach()[0]
 
 
+def _jvp_reverse(rule: Rule, data: MarketData, temperature: float,
+                 tangents: Mapping[str, tuple[Tensor, Tensor]]) -> Tensor:
+    """The same product by reverse-over-reverse AD: ``J v = d/du (J^T u . v)``, which is linear in
+    ``u``. Two backward passes instead of one forward pass, but it needs only backward formulas."""
+    params = [p for p, _ in tangents.values()]
+    with torch.enable_grad():
+        out = rule(data, temperature=temperature)
+        # any u gives the same J v; not 0, where some backward formulas take log|u| (logcumsumexp)
+        u = torch.ones_like(out, requires_grad=True)
+        jt_u = torch.autograd.grad(out, params, grad_outputs=u, create_graph=True, allow_unused=True)
+        terms = [(j * v).sum() for j, (_, v) in zip(jt_u, tangents.values()) if j is not None]
+        if not terms:
+            return torch.zeros(data.n_days, data.n_assets, dtype=data.dtype)
+        (jv,) = torch.autograd.grad(torch.stack(terms).sum(), u, allow_unused=True)
+    return torch.zeros_like(out[0]) if jv is None else jv.detach()[0]
+
+
+def _attribute(rule: Rule, data: MarketData, temperature: float, g: Tensor, total: float,
+               tangents: Mapping[str, tuple[Tensor, Tensor]]) -> tuple[np.ndarray, str]:
+    """``g * (J v)`` per (day, asset), and the method that gave it.
+
+    Forward mode is tried first (one pass). Its result must add up to ``total``, the same
+    gradient from reverse mode; a mismatch beyond round-off means a forward-mode formula is
+    wrong for this rule (torch's ``logcumsumexp`` JVP loses early prefixes when values span a
+    wide range, pytorch/pytorch#196705, which hits :class:`~stratopt.MeanReversion`), and an op
+    may have no forward formula at all. Either way reverse-over-reverse AD recomputes it.
+    """
+    try:
+        c = (g * _jvp_forward(rule, data, temperature, tangents)).cpu().numpy()
+        if np.isfinite(c).all() and abs(total - c.sum()) <= 1e-8 * np.abs(c).sum() + 1e-15:
+            return c, "forward"
+    except NotImplementedError:
+        pass
+    return (g * _jvp_reverse(rule, data, temperature, tangents)).cpu().numpy(), "reverse-over-reverse"
+
+
 @dataclass
 class CreditResult:
     """What :func:`credit_assignment` returns.
@@ -149,8 +189,9 @@ class CreditResult:
         (natural units; for a layer the norm of its weights and biases), ``unit``, ``gradient``
         (dS/dp in natural units; for a layer the norm of its gradient), ``sensitivity`` (change
         of S for a 1% increase of the value, ``gradient * 0.01 * value``; for a layer, for a
-        move of 1% of its norm along its gradient) and ``residual`` (gradient minus the sum of
-        the attributions: float64 round-off).
+        move of 1% of its norm along its gradient), ``method`` (``"forward"`` or
+        ``"reverse-over-reverse"``, how ``dw/dp`` was differentiated) and ``residual`` (gradient
+        minus the sum of the attributions: float64 round-off).
     by_date
         Contributions summed over assets, one row per decision date (see Notes of
         :func:`credit_assignment`), one column per parameter; each column sums to ``gradient``.
@@ -179,9 +220,9 @@ class CreditResult:
     def summary(self, *, rows: int = 5) -> str:
         """Plain text: parameters with gradients and sensitivities, then each one's top days."""
         lines = [
-            f"credit assignment of {self.rule}: soft {self.objective} {self.value:.4f} at temperature "
-            f"{self.temperature:g}, hard Sharpe {self.hard_sharpe:.4f}, {len(self.by_date)} days x "
-            f"{len(self.by_asset)} assets",
+            (f"credit assignment of {self.rule}: soft {self.objective} {self.value:.4f} at temperature "
+             f"{self.temperature:g}, hard Sharpe {self.hard_sharpe:.4f}, {len(self.by_date)} days x "
+             f"{len(self.by_asset)} assets"),
             "gradient = d(objective)/d(parameter); sensitivity = change of the objective for +1% of the value",
             self.params.to_string(float_format=lambda v: f"{v:.4g}"),
         ]
@@ -274,6 +315,10 @@ def credit_assignment(
     ``dS/dw[t, i] * (dw[t, i]/dtheta . u)`` and sum to ``|G|``; one forward-mode pass per layer
     gives them, with no per-sample gradients.
 
+    Each parameter's ``dw/dp`` comes from forward-mode AD when its attributions add up to the
+    reverse-mode gradient, and from reverse-over-reverse AD otherwise (column ``method``), so
+    the sum is exact either way.
+
     Examples
     --------
     >>> from stratopt import MACrossover, load_prices
@@ -315,17 +360,20 @@ def credit_assignment(
             # tangent 1 / (dnatural/draw): the jvp is then dw/d(natural value)
             tangent = {qual: (raw, torch.full_like(raw, 1.0 / scale))}
             gradient = float(grad_of[id(raw)][0]) / scale
-            rows.append((d.name, d.kind, natural, d.unit, gradient, gradient * 0.01 * natural))
+            row = (d.name, d.kind, natural, d.unit, gradient, gradient * 0.01 * natural)
         else:
             norm = math.sqrt(sum(float((grad_of[id(p)] ** 2).sum()) for _, p in d.tensors))
             size = math.sqrt(sum(float((p.detach() ** 2).sum()) for _, p in d.tensors))
             unit_dir = 1.0 / norm if norm > 0 else 0.0
             tangent = {q: (p, grad_of[id(p)] * unit_dir) for q, p in d.tensors}
-            rows.append((d.name, d.kind, size, d.unit, norm, norm * 0.01 * size))
-        contrib.append((g[0] * _jvp(model, data, temperature, tangent)).cpu().numpy())
+            row = (d.name, d.kind, size, d.unit, norm, norm * 0.01 * size)
+        c_d, method = _attribute(model, data, temperature, g[0], row[4], tangent)
+        contrib.append(c_d)
+        rows.append((*row, method))
     c = np.stack(contrib)  # (K, T, N)
 
-    table = pd.DataFrame(rows, columns=["param", "kind", "value", "unit", "gradient", "sensitivity"]).set_index("param")
+    table = pd.DataFrame(rows, columns=["param", "kind", "value", "unit", "gradient", "sensitivity", "method"])
+    table = table.set_index("param")
     table["residual"] = table["gradient"].to_numpy() - c.sum(axis=(1, 2))
     names = list(table.index)
     by_date = pd.DataFrame(c.sum(axis=2).T, index=data.dates.rename("decided"), columns=names)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 import matplotlib
 import numpy as np
@@ -12,7 +13,19 @@ import pandas as pd
 import pytest
 import torch
 
-from stratopt import MACrossover, MarketData, MLPPolicy, load_prices, net_returns
+from stratopt import (
+    Blend,
+    MACrossover,
+    MarketData,
+    MeanReversion,
+    MLPPolicy,
+    Momentum,
+    RSIRule,
+    Rule,
+    VolTarget,
+    load_prices,
+    net_returns,
+)
 from stratopt.analysis import CreditResult, credit_assignment
 from stratopt.cli import main
 from stratopt.errors import ConfigError
@@ -34,7 +47,7 @@ def credit(prices: pd.DataFrame) -> CreditResult:
     return credit_assignment(MACrossover(fast=15, slow=60), prices, temperature=TEMP, top=5)
 
 
-def soft_sharpe(rule: MACrossover, data: MarketData, temperature: float = TEMP, cost_bps: float = 5.0) -> torch.Tensor:
+def soft_sharpe(rule: Rule, data: MarketData, temperature: float = TEMP, cost_bps: float = 5.0) -> torch.Tensor:
     pos = rule(data, temperature=temperature)
     return sharpe(net_returns(pos, data, cost_bps=cost_bps, smooth=True))[0]
 
@@ -60,6 +73,54 @@ def test_attribution_sums_exactly_to_an_independent_gradient(prices: pd.DataFram
         assert credit.by_date[name].sum() == pytest.approx(ref[name], rel=1e-10)
         assert credit.by_asset[name].sum() == pytest.approx(ref[name], rel=1e-10)
         assert abs(credit.params.loc[name, "residual"]) < 1e-12 * max(1.0, abs(ref[name]))
+
+
+RULES: dict[str, Callable[[], Rule]] = {
+    "momentum": lambda: Momentum(lookback=20.5, threshold=0.4),
+    "mean_reversion": lambda: MeanReversion(lookback=15.5, entry=1.2, exit=0.4),
+    "rsi": lambda: RSIRule(period=9.5, overbought=60.0, oversold=40.0),
+    "vol_target": lambda: VolTarget(MACrossover(fast=5.5, slow=30.5), target_vol=0.15),
+    "blend": lambda: Blend([MACrossover(fast=8.5, slow=30.5), Momentum(lookback=20.5)]),
+}
+
+
+def natural_slope(rule: Rule, name: str) -> float:
+    """d(natural)/d(raw) written out per transform (not through the library's to_natural)."""
+    owner, spec = next((o, s) for n, o, s in rule.named_specs() if n == name)
+    raw = float(owner._raw[spec.name].detach()[0])
+    sig = 1.0 / (1.0 + math.exp(-raw))
+    return {"sigmoid": (spec.high - spec.low) * sig * (1 - sig), "softplus": sig, "identity": 1.0}[spec.transform]
+
+
+@pytest.mark.parametrize("name", list(RULES))
+def test_every_rule_attribution_sums_to_its_backward_gradient(name: str, prices: pd.DataFrame) -> None:
+    res = credit_assignment(RULES[name](), prices, temperature=TEMP, top=2)
+    ref = RULES[name]()
+    soft_sharpe(ref, MarketData.from_prices(prices)).backward()  # type: ignore[arg-type]
+    specs = [(n, o, s) for n, o, s in ref.named_specs()]
+    assert list(res.params.index) == [n for n, _, _ in specs]
+    for n, owner, spec in specs:
+        expected = float(owner._raw[spec.name].grad[0]) / natural_slope(ref, n)
+        assert res.by_date[n].sum() == pytest.approx(expected, rel=1e-9, abs=1e-13)
+        assert res.params.loc[n, "gradient"] == pytest.approx(expected, rel=1e-9, abs=1e-13)
+
+
+def test_reverse_over_reverse_fallback_gives_the_same_attribution(
+    prices: pd.DataFrame, credit: CreditResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where forward mode is unavailable (or wrong, as torch's logcumsumexp JVP is for
+    MeanReversion), the second path must give the same numbers."""
+    import stratopt.analysis._credit as module
+
+    def no_forward(*args: object) -> torch.Tensor:
+        raise NotImplementedError("no forward-mode formula")
+
+    assert set(credit.params["method"]) == {"forward"}
+    monkeypatch.setattr(module, "_jvp_forward", no_forward)
+    again = credit_assignment(MACrossover(fast=15, slow=60), prices, temperature=TEMP, top=5)
+    assert set(again.params["method"]) == {"reverse-over-reverse"}
+    np.testing.assert_allclose(again.contributions, credit.contributions, rtol=1e-9,
+                               atol=1e-12 * np.abs(credit.contributions).max())
 
 
 def test_gradient_and_sensitivity_match_finite_differences(prices: pd.DataFrame, credit: CreditResult) -> None:
