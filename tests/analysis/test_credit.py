@@ -110,13 +110,13 @@ def test_reverse_over_reverse_fallback_gives_the_same_attribution(
 ) -> None:
     """Where forward mode is unavailable (or wrong, as torch's logcumsumexp JVP is for
     MeanReversion), the second path must give the same numbers."""
-    import stratopt.analysis._credit as module
+    import stratopt.analysis._jvp as module
 
     def no_forward(*args: object) -> torch.Tensor:
         raise NotImplementedError("no forward-mode formula")
 
     assert set(credit.params["method"]) == {"forward"}
-    monkeypatch.setattr(module, "_jvp_forward", no_forward)
+    monkeypatch.setattr(module, "jvp_forward", no_forward)
     again = credit_assignment(MACrossover(fast=15, slow=60), prices, temperature=TEMP, top=5)
     assert set(again.params["method"]) == {"reverse-over-reverse"}
     np.testing.assert_allclose(again.contributions, credit.contributions, rtol=1e-9,
