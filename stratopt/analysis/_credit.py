@@ -7,7 +7,8 @@ into one exact term per (day, asset)::
     dS/dp = sum_{t, i} dS/dw[t, i] * dw[t, i]/dp
 
 ``dS/dw`` comes from one backward pass; ``dw/dp`` from one forward-mode (dual number) pass per
-parameter, so the whole attribution costs a few forward passes, not one backward pass per day.
+parameter (reverse-over-reverse where forward mode fails, see :mod:`stratopt.analysis._jvp`),
+so the whole attribution costs a few passes, not one backward pass per day.
 """
 
 from __future__ import annotations
