@@ -65,8 +65,8 @@ class GradientFlowResult:
         g = self.table["grad_norm"].to_numpy()
         ratio = g[0] / g[-1] if g[-1] > 0 else float("nan")
         return "\n".join([
-            f"gradient flow of a {len(g)}-layer {self.activation} MLP: soft {self.objective} {self.value:.4f} "
-            f"at temperature {self.temperature:g}; first/last layer gradient norm {ratio:.3g}",
+            (f"gradient flow of a {len(g)}-layer {self.activation} MLP: soft {self.objective} {self.value:.4f} "
+             f"at temperature {self.temperature:g}; first/last layer gradient norm {ratio:.3g}"),
             self.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
         ])
 
