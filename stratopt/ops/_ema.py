@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.autograd import forward_ad
 
 __all__ = ["CHUNK", "ema", "ewm_mean", "linear_recurrence", "span_to_alpha"]
 
@@ -74,7 +75,8 @@ def linear_recurrence(x: Tensor, q: Tensor) -> Tensor:
 def _geometric_filter(x: Tensor, alpha: Tensor) -> Tensor:
     """Zero-started EMA ``y[t] = a x[t] + (1 - a) y[t-1]`` for ``alpha`` of shape (B,)."""
     a = alpha.to(x.dtype).reshape(-1)
-    if x.dim() == 2 and not (a.requires_grad and torch.is_grad_enabled()) and a.numel() > 1:
+    differentiable = (a.requires_grad and torch.is_grad_enabled()) or forward_ad.unpack_dual(a).tangent is not None
+    if x.dim() == 2 and not differentiable and a.numel() > 1:
         # Without gradients, repeated spans (a parameter grid, rounded hard-rule windows) are
         # filtered once: a 100 x 100 grid needs 200 EMAs, not 20,000.
         uniq, inverse = torch.unique(a, return_inverse=True)

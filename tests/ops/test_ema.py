@@ -87,3 +87,16 @@ def test_repeated_spans_without_grad_match_separate_computation() -> None:
         shared = ema(x, spans)
     for b, s in enumerate(spans):
         assert torch.equal(shared[b], ema(x, s.reshape(1))[0])
+
+
+def test_forward_mode_tangents_survive_repeated_spans() -> None:
+    from torch.autograd import forward_ad as fwad
+
+    x = torch.randn(300, 2, dtype=torch.float64).cumsum(0)
+    spans = torch.tensor([5.0, 5.0], dtype=torch.float64)
+    with fwad.dual_level():
+        y = ema(x, fwad.make_dual(spans, torch.tensor([1.0, 0.0], dtype=torch.float64)))
+        tangent = fwad.unpack_dual(y).tangent
+    h = 1e-6
+    fd = (ema(x, spans + torch.tensor([h, 0.0], dtype=torch.float64)) - ema(x, spans - torch.tensor([h, 0.0], dtype=torch.float64))) / (2 * h)
+    torch.testing.assert_close(tangent, fd, atol=1e-6, rtol=1e-6)
