@@ -13,12 +13,16 @@ from stratopt.analysis._gradient_flow import (
     gradient_flow,
     gradient_flow_sweep,
 )
+from stratopt.analysis._landscape import Landscape, find_critical_points, loss_landscape
 
 __all__ = [
     "CreditResult",
     "GradientFlowResult",
     "GradientFlowSweep",
+    "Landscape",
     "credit_assignment",
+    "find_critical_points",
     "gradient_flow",
     "gradient_flow_sweep",
+    "loss_landscape",
 ]

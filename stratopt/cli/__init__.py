@@ -20,6 +20,7 @@ from stratopt.cli import _credit
 from stratopt.cli import _data
 from stratopt.cli import _fit
 from stratopt.cli import _gradient_flow
+from stratopt.cli import _landscape
 from stratopt.cli import _walk_forward
 from stratopt.cli._data import add_source_arguments, load_from_args
 from stratopt.errors import StratoptError, StratoptWarning
@@ -33,6 +34,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     _data,
     _credit,
     _gradient_flow,
+    _landscape,
 )
 
 #: Exit status for bad input (as argparse uses for bad arguments).

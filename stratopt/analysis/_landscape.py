@@ -1,0 +1,588 @@
+"""Loss landscapes: a rule's soft and hard loss over a grid of two parameters, in batched passes.
+
+The grid goes into the rule's batch dimension (one parameter set per start), so a 100 x 100
+grid is about forty batched forward passes, not 10,000 single ones. Critical points are found
+on the grid by :func:`find_critical_points`, a pure function of a 2D array.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import ndimage
+from torch import Tensor
+
+from stratopt import objectives as obj
+from stratopt._market import MarketData
+from stratopt.errors import ConfigError
+from stratopt.pnl import Allocation, net_returns
+from stratopt.rules._base import Rule
+from stratopt.rules._params import Param
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from stratopt.training._result import FitResult
+
+__all__ = ["Landscape", "find_critical_points", "loss_landscape"]
+
+Spacing = Literal["auto", "linear", "log"]
+Surface = Literal["soft", "hard"]
+
+_EIGHT = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+
+
+# --------------------------------------------------------------------------- critical points
+def _neighbours(a: np.ndarray, fill: float) -> np.ndarray:
+    """The 8 neighbours of every cell, shaped (8, ny, nx); ``fill`` outside the grid."""
+    p = np.pad(a.astype(float), 1, constant_values=fill)
+    ny, nx = a.shape
+    return np.stack([p[1 + dy : 1 + dy + ny, 1 + dx : 1 + dx + nx] for dy, dx in _EIGHT])
+
+
+def _rank(a: np.ndarray) -> np.ndarray:
+    """Rank of every cell (ties broken in raster order; NaN last), as float for padding."""
+    order = np.argsort(np.where(np.isnan(a), np.inf, a).ravel(), kind="stable")
+    rank = np.empty(a.size)
+    rank[order] = np.arange(a.size)
+    return rank.reshape(a.shape)
+
+
+def find_critical_points(
+    z: np.ndarray, *, stationary_within: float = 1.0, plateau_tol: float = 0.02, min_plateau: int = 9
+) -> pd.DataFrame:
+    """Local minima, saddle points and plateaus of a surface sampled on a regular grid.
+
+    Finite differences on the grid: central (one-sided at the edges) for the gradient, the
+    3-point and 4-corner stencils for the Hessian.
+
+    * **minimum**: lower than all 8 neighbours. Cells of exactly equal value that touch form one
+      flat minimum when every neighbour of the group is higher (one row, ``size`` cells);
+      reported wherever it lies, with ``edge=True`` on the grid boundary (the true minimum may
+      be outside the range).
+    * **saddle**: an interior cell whose Hessian has eigenvalues of both signs (determinant
+      < 0) where the gradient is about 0: the stationary point of the local quadratic model
+      (the Newton step ``H^-1 g``) lies within ``stationary_within`` grid cells along each axis,
+      and the gradient norm is the smallest among the 8 neighbours (one cell per saddle; a grid
+      rarely hits the exact point where the gradient vanishes).
+    * **plateau**: a connected region (8-neighbour) of at least ``min_plateau`` cells where the
+      gradient norm is below ``plateau_tol``; one row per region at its lowest cell. For this
+      test the surface is scaled to [0, 1] by its range on the grid and each axis to [0, 1], so
+      the norm is unit-free: 1 is a slope that would cross the whole loss range over the whole
+      axis, and 0.02 (the default) is 2% of that.
+
+    Parameters
+    ----------
+    z
+        Values shaped (ny, nx), rows along the second axis ``y``; NaN cells are never critical.
+    stationary_within, plateau_tol, min_plateau
+        Thresholds described above.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``kind``, ``iy``, ``ix``, ``value``, ``grad_norm`` (the scaled norm above),
+        ``size`` (cells), ``edge``.
+
+    Examples
+    --------
+    >>> u = np.linspace(-1, 1, 21)
+    >>> xx, yy = np.meshgrid(u, u)
+    >>> print(find_critical_points(xx**2 - yy**2)[["kind", "iy", "ix", "edge"]].to_string(index=False))
+       kind  iy  ix  edge
+    minimum   0  10  True
+    minimum  20  10  True
+     saddle  10  10 False
+    """
+    z = np.asarray(z, dtype=float)
+    if z.ndim != 2 or min(z.shape) < 3:
+        raise ConfigError(f"the surface must be 2D with at least 3 x 3 points, got shape {z.shape}")
+    if not (stationary_within > 0 and plateau_tol > 0) or min_plateau < 1:
+        raise ConfigError(
+            f"stationary_within={stationary_within}, plateau_tol={plateau_tol} must be > 0 and "
+            f"min_plateau={min_plateau} >= 1"
+        )
+    ny, nx = z.shape
+    columns = ["kind", "iy", "ix", "value", "grad_norm", "size", "edge"]
+    if not np.isfinite(z).any():
+        return pd.DataFrame(columns=columns)
+    lo, hi = np.nanmin(z), np.nanmax(z)
+    s = (z - lo) / (hi - lo) if hi > lo else np.where(np.isnan(z), np.nan, 0.0)
+    gy, gx = np.gradient(s, 1.0 / (ny - 1), 1.0 / (nx - 1))
+    g = np.hypot(gx, gy)
+    edge = np.ones_like(z, dtype=bool)
+    edge[1:-1, 1:-1] = False
+    rows: list[dict[str, Any]] = []
+
+    def add(kind: str, iy: int, ix: int, size: int) -> None:
+        rows.append({"kind": kind, "iy": iy, "ix": ix, "value": z[iy, ix], "grad_norm": g[iy, ix],
+                     "size": size, "edge": bool(edge[iy, ix])})
+
+    # minima: cells no higher than any neighbour, grouped with equal-valued neighbours; a group
+    # that touches an equal cell outside it drains through that cell (a terrace, not a minimum)
+    zz = np.where(np.isnan(z), np.inf, z)
+    nb = _neighbours(zz, np.inf)
+    low = np.isfinite(zz) & (zz <= nb).all(axis=0)
+    labels, n_groups = ndimage.label(low, structure=np.ones((3, 3)))
+    drains = low & ((nb == zz) & ~_neighbours(low, 0).astype(bool)).any(axis=0)
+    bad = set(np.unique(labels[drains]).tolist())
+    for lab in range(1, n_groups + 1):
+        if lab not in bad:
+            cells = np.argwhere(labels == lab)
+            add("minimum", int(cells[0][0]), int(cells[0][1]), len(cells))
+    # saddles: mixed-sign Hessian, Newton step to the stationary point within the cell, and
+    # the locally smallest gradient (in grid-step units here: the step is scale-free)
+    sy, sx = np.gradient(s)
+    c = s[1:-1, 1:-1]
+    fxx = s[1:-1, 2:] - 2 * c + s[1:-1, :-2]
+    fyy = s[2:, 1:-1] - 2 * c + s[:-2, 1:-1]
+    fxy = (s[2:, 2:] - s[2:, :-2] - s[:-2, 2:] + s[:-2, :-2]) / 4
+    det = fxx * fyy - fxy**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step_x = (fyy * sx[1:-1, 1:-1] - fxy * sy[1:-1, 1:-1]) / det
+        step_y = (fxx * sy[1:-1, 1:-1] - fxy * sx[1:-1, 1:-1]) / det
+    near = np.zeros_like(edge)
+    near[1:-1, 1:-1] = (det < 0) & (np.maximum(abs(step_x), abs(step_y)) <= stationary_within)
+    grank = _rank(g)
+    saddle = near & (grank < _neighbours(grank, np.inf)).all(axis=0) & ~low
+    for iy, ix in np.argwhere(saddle):
+        add("saddle", int(iy), int(ix), 1)
+    # plateaus
+    labels, n_flat = ndimage.label(g < plateau_tol, structure=np.ones((3, 3)))
+    for lab in range(1, n_flat + 1):
+        cells = np.argwhere(labels == lab)
+        if len(cells) >= min_plateau:
+            iy, ix = cells[np.argmin(zz[labels == lab])]
+            add("plateau", int(iy), int(ix), len(cells))
+    return pd.DataFrame(rows, columns=columns)
+
+
+# ------------------------------------------------------------------------- batched evaluation
+def _batched(rule: Rule, k: int) -> Rule:
+    """A copy of single-start ``rule`` with ``k`` identical starts (every weight broadcast)."""
+    new = rule.with_starts(k, seed=0)
+    with torch.no_grad():  # with_starts draws random starts: overwrite them all with start 0
+        for p_new, p_old in zip(new.parameters(), rule.parameters(), strict=True):
+            p_new.copy_(p_old.expand_as(p_new))
+    return new
+
+
+def _sharpe_ddof1(r: Tensor) -> Tensor:
+    """Annualised Sharpe with the sample std (ddof=1), as :func:`stratopt.metrics.sharpe_ratio`."""
+    mean = r.mean(-1, keepdim=True)
+    sd = torch.sqrt(((r - mean) ** 2).sum(-1) / (r.shape[-1] - 1))  # 4x faster than Tensor.std here
+    return torch.where(sd > 0, mean[..., 0] / sd * math.sqrt(252), torch.zeros_like(sd))
+
+
+def _tile_order(ny: int, nx: int, chunk: int) -> tuple[np.ndarray, int]:
+    """Grid cells in tile-major order, and the tile size.
+
+    A square tile of ``t x t`` cells needs only ``2t`` distinct spans, and the EMA filters each
+    distinct span once per pass (see :mod:`stratopt.ops._ema`), so tiles, not rows, make chunks
+    small enough to stay in the CPU cache without losing that saving.
+    """
+    tx = min(nx, max(1, math.isqrt(chunk)))
+    ty = max(1, min(ny, chunk // tx))
+    iy, ix = np.divmod(np.arange(ny * nx), nx)
+    tile = (iy // ty) * -(-nx // tx) + ix // tx
+    return np.argsort(tile, kind="stable"), tx * ty
+
+
+def _evaluate(
+    rule: Rule,
+    data: MarketData,
+    values: Mapping[str, np.ndarray],
+    order: np.ndarray,
+    chunk: int,
+    *,
+    temperature: float,
+    objective: Callable[..., Tensor],
+    objective_kwargs: Mapping[str, Any],
+    cost_bps: float,
+    slippage: float,
+    allocation: Allocation,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Soft loss, hard loss and hard Sharpe at each point of ``values`` (name -> array; other
+    parameters stay at ``rule``'s values), ``chunk`` points per batched pass in ``order``."""
+    n = len(order)
+    specs = {name: (owner._raw[spec.name].dtype, spec) for name, owner, spec in rule.named_specs()}
+    models: dict[int, Rule] = {}
+
+    def hard_value(name: str, v: np.ndarray) -> np.ndarray:
+        """The value the hard rule will use, through the same round trip as ``set_params``
+        (5.5 may come back as 5.4999... and round to 5)."""
+        raw_dtype, spec = specs[name]
+        raw = spec.to_raw(torch.as_tensor(v, dtype=torch.float64)).to(raw_dtype)
+        return spec.hard(spec.to_natural(raw).to(data.dtype)).double().numpy()
+
+    def run(idx: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+        loss, sharpe = np.empty(len(idx)), np.empty(len(idx))
+        for s in range(0, len(idx), chunk):
+            sel = idx[s : s + chunk]
+            if len(sel) not in models:
+                models[len(sel)] = _batched(rule, len(sel))
+            model = models[len(sel)].set_params({k: v[sel] for k, v in values.items()})
+            with torch.no_grad():
+                r = net_returns(model(data, temperature=tau), data, cost_bps=cost_bps, slippage=slippage,
+                                allocation_scheme=allocation, smooth=tau > 0)
+                loss[s : s + len(sel)] = (-objective(r, **objective_kwargs)).double().cpu().numpy()
+                if tau == 0:
+                    sharpe[s : s + len(sel)] = _sharpe_ddof1(r).double().cpu().numpy()
+        return loss, sharpe
+
+    soft = np.empty(n)
+    soft[order] = run(order, temperature)[0]
+    # The hard rule rounds integer windows, so grid points that round alike are one hard rule:
+    # evaluate each once (in the order of its first cell, which keeps the tiles together).
+    keys = np.stack([hard_value(k, v) for k, v in values.items()], 1)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = np.arange(n)
+    by_order = np.argsort(position[first])
+    loss_u, sharpe_u = np.empty(len(first)), np.empty(len(first))
+    loss_u[by_order], sharpe_u[by_order] = run(first[by_order], 0.0)
+    inverse = inverse.reshape(-1)
+    return soft, loss_u[inverse], sharpe_u[inverse]
+
+
+# ------------------------------------------------------------------------------------ result
+def _json_array(a: np.ndarray) -> list[Any]:
+    """Nested lists with None for non-finite values (strict JSON has no NaN)."""
+    return [[float(v) if math.isfinite(v) else None for v in row] for row in a.tolist()]
+
+
+@dataclass
+class Landscape:
+    """What :func:`loss_landscape` returns.
+
+    Attributes
+    ----------
+    x, y
+        The two parameters varied; ``x_values``, ``y_values`` their grid values (natural units)
+        and ``x_scale``, ``y_scale`` the spacing (``"linear"`` or ``"log"``).
+    soft_loss, hard_loss
+        Loss (``-objective``) shaped ``(len(y_values), len(x_values))`` (rows along ``y``, as
+        matplotlib's ``contour`` expects): soft at ``config["temperature"]`` with smoothed
+        costs, the loss gradient descent sees; hard at temperature 0 with exact costs.
+    hard_sharpe
+        Annualised Sharpe of the hard rule (sample std, as :func:`stratopt.backtest`).
+    critical_points
+        One row per minimum, saddle or plateau of each surface (see
+        :func:`find_critical_points`): ``surface``, ``kind``, both parameters, ``loss``,
+        ``hard_sharpe``, ``grad_norm``, ``size``, ``edge``, ``ix``, ``iy``.
+    global_min
+        ``{"soft": {...}, "hard": {...}}``: each surface's lowest grid point with both
+        parameters, ``loss``, ``hard_sharpe``, ``ix`` and ``iy``. The hard one is what a grid
+        search would pick.
+    fixed
+        The other parameters, held at the rule's values.
+    config
+        Rule, objective, temperature, costs, grid, thresholds, data span and run time.
+    """
+
+    x: str
+    y: str
+    x_values: np.ndarray
+    y_values: np.ndarray
+    x_scale: Literal["linear", "log"]
+    y_scale: Literal["linear", "log"]
+    soft_loss: np.ndarray
+    hard_loss: np.ndarray
+    hard_sharpe: np.ndarray
+    critical_points: pd.DataFrame
+    global_min: dict[str, dict[str, float]]
+    fixed: dict[str, float]
+    config: dict[str, Any]
+    _evaluator: Callable[[Mapping[str, np.ndarray]], tuple[np.ndarray, ...]] = field(repr=False)
+
+    def evaluate(self, points: Mapping[str, Any]) -> pd.DataFrame:
+        """Exact soft loss, hard loss and hard Sharpe at any points, in one batched pass.
+
+        ``points`` maps parameter names to equal-length arrays; parameters left out keep the
+        values in :attr:`fixed` (and the grid's ``x`` and ``y`` have no default).
+        """
+        given = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in points.items()}
+        known = {self.x, self.y, *self.fixed}
+        if set(given) - known or not {self.x, self.y} <= set(given):
+            raise ConfigError(f"points {sorted(given)} must name {self.x!r} and {self.y!r}, and only {sorted(known)}")
+        n = len(given[self.x])
+        values = {**{k: np.full(n, v) for k, v in self.fixed.items()}, **given}
+        soft, hard, sharpe = self._evaluator(values)
+        return pd.DataFrame({**values, "soft_loss": soft, "hard_loss": hard, "hard_sharpe": sharpe})
+
+    def compare(self, fit_result: FitResult) -> pd.DataFrame:
+        """The seed idea: the grid's best points against where gradient descent started and ended.
+
+        Rows ``grid best (hard)`` (what a grid search picks), ``grid best (soft)``, ``GD first
+        epoch`` and ``GD last epoch`` (the best start's history; the history records parameters
+        after each step, so the first row is one step from the start) and ``GD selected`` (the
+        fit's returned parameters). Every point is evaluated exactly on this landscape's data
+        and settings; GD points keep every parameter the fit reached, including ones this
+        landscape holds fixed.
+        """
+        hist = fit_result.history
+        names = [self.x, self.y, *self.fixed]
+        missing = [k for k in names if k not in hist.columns]
+        if missing:
+            raise ConfigError(f"the fit's history has no column(s) {missing}; fit the same rule as the landscape")
+        rows = [{self.x: self.global_min[s][self.x], self.y: self.global_min[s][self.y], **self.fixed}
+                for s in ("hard", "soft")]
+        rows += [hist.iloc[0][names].to_dict(), hist.iloc[-1][names].to_dict(), fit_result.rule.params]
+        table = self.evaluate({k: [r[k] for r in rows] for k in names})
+        table.index = pd.Index(["grid best (hard)", "grid best (soft)", "GD first epoch", "GD last epoch",
+                                "GD selected"], name="point")
+        return table
+
+    def summary(self, fit_result: FitResult | None = None) -> str:
+        """Plain text: grid, global minima, critical point counts, and :meth:`compare` if a fit
+        is given."""
+        c = self.config
+        fixed = ", ".join(f"{k}={v:.4g}" for k, v in self.fixed.items()) or "none"
+        head = (f"Loss landscape of {c['rule']} over {self.x} x {self.y}: {len(self.x_values)} x "
+                f"{len(self.y_values)} grid ({self.x_scale}/{self.y_scale} spacing) in {c['seconds']:.2f} s; "
+                f"other parameters: {fixed}")
+        data = (f"data: {', '.join(c['tickers'])}, {c['start']} to {c['end']} ({c['n_days']} days); loss = "
+                f"-{c['objective']}, soft at temperature {c['temperature']:g}, hard at 0 with exact costs "
+                f"({c['cost_bps']:g} bps)")
+        lines = [head, data, ""]
+        for s in ("hard", "soft"):
+            g = self.global_min[s]
+            lines.append(f"grid best ({s}): {self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, {s} loss "
+                         f"{g['loss']:.4f}, hard Sharpe {g['hard_sharpe']:.3f}")
+        cp = self.critical_points
+        counts = cp.groupby(["surface", "kind"]).size().unstack(fill_value=0) if len(cp) else pd.DataFrame()
+        counts = counts.reindex(index=["soft", "hard"], columns=["minimum", "saddle", "plateau"], fill_value=0)
+        lines += ["", "critical points on the grid:", counts.to_string()]
+        low = cp[(cp["surface"] == "soft") & (cp["kind"] == "minimum")].nsmallest(5, "loss")
+        if len(low):
+            cols = [self.x, self.y, "loss", "hard_sharpe", "edge"]
+            lines += ["", "lowest soft minima:", low[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")]
+        if fit_result is not None:
+            table = self.compare(fit_result)[[self.x, self.y, "soft_loss", "hard_loss", "hard_sharpe"]]
+            lines += ["", "grid vs gradient descent:", table.to_string(float_format=lambda v: f"{v:.4g}")]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record: grids, both surfaces, hard Sharpe, critical points, minima, config."""
+        cp = self.critical_points.astype(object).where(self.critical_points.notna(), None)
+        return {
+            "x": self.x, "y": self.y, "x_scale": self.x_scale, "y_scale": self.y_scale,
+            "x_values": self.x_values.tolist(), "y_values": self.y_values.tolist(),
+            "soft_loss": _json_array(self.soft_loss), "hard_loss": _json_array(self.hard_loss),
+            "hard_sharpe": _json_array(self.hard_sharpe),
+            "critical_points": cp.to_dict("records"),
+            "global_min": self.global_min, "fixed": self.fixed, "config": self.config,
+        }
+
+    def plot(self, trajectory: FitResult | None = None, *, surface: Surface = "soft") -> Figure:
+        """A 3D surface and a contour map side by side, critical points marked.
+
+        ``trajectory`` overlays a fit's path (every start of a multi-start fit, the best one
+        bold) with its first and last epochs marked; it belongs on the soft surface, the one
+        gradient descent walks (at the fit's own temperatures).
+        """
+        from stratopt.analysis._landscape_plots import plot_landscape
+
+        return plot_landscape(self, trajectory=trajectory, surface=surface)
+
+    def __repr__(self) -> str:
+        g = self.global_min["hard"]
+        return (f"Landscape({self.x} x {self.y}, {len(self.x_values)} x {len(self.y_values)}, grid best "
+                f"{self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, hard Sharpe {g['hard_sharpe']:.3f})")
+
+
+# ------------------------------------------------------------------------------ entry point
+def _axis(spec: Param, current: float, given: Any, n: int, spacing: Spacing) -> tuple[np.ndarray, str]:
+    """Grid values of one parameter and their spacing (defaults: see :func:`loss_landscape`)."""
+    if given is not None:
+        try:
+            lo, hi = (spec.check(v) for v in given)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"range {given!r} for {spec.name}: {exc}; give (low, high) inside the bounds") from None
+    elif spec.transform == "sigmoid":
+        pad = 0.02 * (spec.high - spec.low)
+        lo, hi = ((math.floor(spec.low) + 1.0, math.ceil(spec.high) - 1.0) if spec.integer
+                  else (spec.low + pad, spec.high - pad))
+    elif spec.transform == "softplus":
+        d = max(current - spec.low, 1e-3)
+        lo, hi = spec.low + d / 20, spec.low + 4 * d
+    else:
+        lo, hi = current - 2 * max(abs(current), 1.0), current + 2 * max(abs(current), 1.0)
+    if not lo < hi:
+        raise ConfigError(f"range ({lo}, {hi}) for {spec.name} is empty; give low < high")
+    scale = ("log" if spec.unit == "days" and lo > 0 else "linear") if spacing == "auto" else spacing
+    if scale == "log":
+        if lo <= 0:
+            raise ConfigError(
+                f"log spacing needs a positive range for {spec.name}, got ({lo}, {hi}); use spacing='linear'"
+            )
+        return np.geomspace(lo, hi, n), scale
+    return np.linspace(lo, hi, n), scale
+
+
+def _grid_shape(grid: int | tuple[int, int]) -> tuple[int, int]:
+    shape = (grid, grid) if isinstance(grid, (int, np.integer)) else tuple(grid)
+    if len(shape) != 2 or not all(isinstance(g, (int, np.integer)) and g >= 3 for g in shape):
+        raise ConfigError(f"grid={grid!r} must be an integer >= 3 or a pair (nx, ny) of them")
+    return int(shape[0]), int(shape[1])
+
+
+def loss_landscape(
+    rule: Rule,
+    prices: pd.DataFrame | MarketData,
+    x: str = "fast",
+    y: str = "slow",
+    *,
+    grid: int | tuple[int, int] = 60,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    spacing: Spacing = "auto",
+    objective: obj.Objective | Callable[[Tensor], Tensor] = "sharpe",
+    objective_kwargs: Mapping[str, Any] | None = None,
+    temperature: float = 0.1,
+    cost_bps: float = 5.0,
+    slippage: float = 0.0,
+    allocation: Allocation = "equal_risk",
+    chunk: int | None = None,
+    stationary_within: float = 1.0,
+    plateau_tol: float = 0.02,
+    min_plateau: int = 9,
+    dtype: torch.dtype = torch.float64,
+) -> Landscape:
+    """Soft and hard loss of ``rule`` over a grid of two parameters, the others held fixed.
+
+    Every grid point is one start of a batched copy of the rule, so the grid is evaluated in
+    batched passes of ``chunk`` points under ``torch.no_grad`` (memory stays bounded; no Python
+    loop over grid points). Every return of ``prices`` counts, as in ``fit(validation=None)``.
+
+    Parameters
+    ----------
+    rule
+        A single-start rule; parameters other than ``x`` and ``y`` keep its current values.
+    prices
+        Price table (dates x tickers) or :class:`~stratopt.MarketData`.
+    x, y
+        Names of the two parameters (dotted names reach sub-rules, as in ``set_params``).
+    grid
+        Points per axis: ``n`` or ``(nx, ny)``.
+    ranges
+        ``{name: (low, high)}`` in natural units, strictly inside the parameter's bounds.
+        Default: for bounded parameters the bounds less a margin (integer windows from the
+        first to the last whole day strictly inside, e.g. 3 to 399 days for bounds (2, 400);
+        others 2% of the range in from each bound); for a lower bound only, from
+        ``low + d / 20`` to ``low + 4 d`` with ``d`` the current distance from the bound; for
+        unbounded ones the current value +- 2 max(|value|, 1).
+    spacing
+        ``"auto"`` (default) spaces parameters in days logarithmically (a window's effect
+        scales with its log: 5 vs 10 days differ as much as 100 vs 200) and others linearly;
+        ``"linear"`` or ``"log"`` for both axes.
+    objective, objective_kwargs
+        Loss is ``-objective(net returns)``; see :func:`stratopt.fit`.
+    temperature
+        Temperature of the soft surface, > 0 (default 0.1, where ``fit`` ends its default
+        annealing). The hard surface is the rule at temperature 0 with exact costs.
+    cost_bps, slippage, allocation
+        Costs and capital split, as in :func:`stratopt.pnl.net_returns`.
+    chunk
+        Grid points per batched pass; default about half a million (points x days x assets)
+        elements, at least 16 points (63 points for one stock over 8,313 days). Tensors that
+        size stay near the CPU cache, and square tiles of the grid that size still share most
+        of their moving averages.
+    stationary_within, plateau_tol, min_plateau
+        Thresholds of :func:`find_critical_points`, applied to both surfaces.
+    dtype
+        Float type of the computation.
+
+    Returns
+    -------
+    Landscape
+        Grids, soft and hard loss, hard Sharpe, critical points and global minima.
+
+    Examples
+    --------
+    >>> import stratopt
+    >>> from stratopt.analysis import loss_landscape
+    >>> prices = stratopt.load_prices("sp500", tickers=["AAPL"], start="2010")
+    >>> land = loss_landscape(stratopt.MACrossover(), prices, grid=12)
+    >>> land.hard_loss.shape
+    (12, 12)
+    >>> best = land.global_min["hard"]
+    >>> bool(best["loss"] == land.hard_loss.min())
+    True
+    """
+    if not isinstance(rule, Rule):
+        raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
+    if rule.batch_size != 1:
+        raise ConfigError(
+            f"loss_landscape takes a single-start rule; this one has {rule.batch_size}: use rule.select(i)"
+        )
+    specs = {name: spec for name, _, spec in rule.named_specs()}
+    for axis, name in (("x", x), ("y", y)):
+        if name not in specs:
+            raise ConfigError(f"{axis}={name!r} is not a parameter of {type(rule).__name__}; it has {sorted(specs)}")
+    if x == y:
+        raise ConfigError(f"x and y are both {x!r}; pick two different parameters of {sorted(specs)}")
+    if spacing not in ("auto", "linear", "log"):
+        raise ConfigError(f"spacing={spacing!r} is not one of 'auto', 'linear', 'log'")
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise ConfigError(f"temperature={temperature!r} must be finite and > 0 (the hard surface is temperature 0)")
+    if chunk is not None and (not isinstance(chunk, (int, np.integer)) or chunk < 1):
+        raise ConfigError(f"chunk={chunk!r} must be None or a positive integer")
+    extra = sorted(set(ranges or {}) - {x, y})
+    if extra:
+        raise ConfigError(f"ranges names {extra}, which are not x={x!r} or y={y!r}")
+    nx, ny = _grid_shape(grid)
+    objective_fn = obj.get_objective(objective)
+    data = prices if isinstance(prices, MarketData) else MarketData.from_prices(prices, dtype=dtype)
+    data = data if data.dtype == dtype else data.to(dtype=dtype)
+    current = rule.params
+    xs, x_scale = _axis(specs[x], current[x], (ranges or {}).get(x), nx, spacing)
+    ys, y_scale = _axis(specs[y], current[y], (ranges or {}).get(y), ny, spacing)
+    if chunk is None:
+        chunk = max(16, 2**19 // (data.n_days * data.n_assets))
+    evaluator = partial(
+        _evaluate, copy.deepcopy(rule), data, temperature=float(temperature), objective=objective_fn,
+        objective_kwargs=dict(objective_kwargs or {}), cost_bps=cost_bps, slippage=slippage, allocation=allocation,
+    )
+
+    began = time.perf_counter()
+    order, tile = _tile_order(ny, nx, chunk)
+    gx, gy = np.meshgrid(xs, ys)
+    soft, hard, sharpe = (a.reshape(ny, nx) for a in evaluator({x: gx.ravel(), y: gy.ravel()}, order, tile))
+    seconds = time.perf_counter() - began
+
+    surfaces = {"soft": soft, "hard": hard}
+    tables, best = [], {}
+    for name, z in surfaces.items():
+        cp = find_critical_points(z, stationary_within=stationary_within, plateau_tol=plateau_tol,
+                                  min_plateau=min_plateau)
+        iy, ix = cp["iy"].to_numpy(int), cp["ix"].to_numpy(int)
+        tables.append(cp.assign(surface=name, **{x: xs[ix], y: ys[iy]}, hard_sharpe=sharpe[iy, ix]))
+        jy, jx = np.unravel_index(np.nanargmin(z), z.shape)
+        best[name] = {x: float(xs[jx]), y: float(ys[jy]), "loss": float(z[jy, jx]),
+                      "hard_sharpe": float(sharpe[jy, jx]), "ix": int(jx), "iy": int(jy)}
+    columns = ["surface", "kind", x, y, "loss", "hard_sharpe", "grad_norm", "size", "edge", "ix", "iy"]
+    critical = pd.concat(tables, ignore_index=True).rename(columns={"value": "loss"})[columns]
+    config = {
+        "rule": type(rule).__name__, "objective": objective if isinstance(objective, str) else "custom",
+        "objective_kwargs": dict(objective_kwargs or {}), "temperature": float(temperature),
+        "cost_bps": cost_bps, "slippage": slippage, "allocation": allocation, "grid": [nx, ny],
+        "chunk": tile, "stationary_within": stationary_within, "plateau_tol": plateau_tol, "min_plateau": min_plateau,
+        "tickers": list(data.tickers), "start": str(data.dates[0].date()), "end": str(data.dates[-1].date()),
+        "n_days": data.n_days, "seconds": seconds,
+        "units": {x: specs[x].unit, y: specs[y].unit},
+    }
+    return Landscape(
+        x=x, y=y, x_values=xs, y_values=ys, x_scale=x_scale, y_scale=y_scale,  # type: ignore[arg-type]
+        soft_loss=soft, hard_loss=hard, hard_sharpe=sharpe, critical_points=critical, global_min=best,
+        fixed={k: v for k, v in current.items() if k not in (x, y)}, config=config,
+        _evaluator=lambda values: evaluator(values, np.arange(len(next(iter(values.values())))), chunk),
+    )

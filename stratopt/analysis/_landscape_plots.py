@@ -1,0 +1,114 @@
+"""Figures of a loss landscape: 3D surface and contour map, with an optimiser's path on top."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+from numpy.typing import ArrayLike
+from scipy.interpolate import RegularGridInterpolator
+
+from stratopt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stratopt.analysis._landscape import Landscape
+    from stratopt.training._result import FitResult
+
+__all__ = ["plot_landscape", "trajectory_paths"]
+
+_KINDS = {"minimum": ("v", "white"), "saddle": ("X", "orange"), "plateau": ("s", "lightgrey")}
+
+
+def trajectory_paths(fit_result: FitResult, x: str, y: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``(start, x path, y path)`` per start of a fit, the best start first, in epoch order."""
+    hist = fit_result.history_all
+    missing = [k for k in (x, y) if k not in hist.columns]
+    if missing:
+        raise ConfigError(f"the fit's history has no column(s) {missing}; fit the same rule as the landscape")
+    paths = []
+    for start, rows in hist.sort_values(["start", "epoch"]).groupby("start", sort=True):
+        paths.append((int(start), rows[x].to_numpy(float), rows[y].to_numpy(float)))
+    paths.sort(key=lambda p: p[0] != fit_result.best_start)
+    return paths
+
+
+def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surface: str = "soft") -> Figure:
+    """3D surface (left) and filled contours (right) of one surface of ``land``.
+
+    Log-spaced axes are drawn in log10 on the 3D panel (3D axes have no log scale) with ticks
+    labelled in natural units, and on a log scale on the contour map. The path of a fit sits on
+    the surface by bilinear interpolation of the grid (its own losses were measured at the
+    fit's annealed temperatures and on its own days, so they would not lie on this surface).
+    """
+    if surface not in ("soft", "hard"):
+        raise ConfigError(f"surface={surface!r} is not one of 'soft', 'hard'")
+    z = land.soft_loss if surface == "soft" else land.hard_loss
+    units = land.config.get("units", {})
+    logx, logy = land.x_scale == "log", land.y_scale == "log"
+
+    def u(v: ArrayLike) -> np.ndarray:
+        return np.log10(v) if logx else np.asarray(v, dtype=float)
+
+    def w(v: ArrayLike) -> np.ndarray:
+        return np.log10(v) if logy else np.asarray(v, dtype=float)
+
+    fig = Figure(figsize=(14, 6.5), layout="constrained")
+    spec = fig.add_gridspec(1, 2, width_ratios=[1.15, 1])
+    ax3 = fig.add_subplot(spec[0], projection="3d")
+    axc = fig.add_subplot(spec[1])
+    gu, gw = np.meshgrid(u(land.x_values), w(land.y_values))
+    ax3.plot_surface(gu, gw, z, cmap="viridis", linewidth=0, antialiased=False, alpha=0.85)
+    filled = axc.contourf(land.x_values, land.y_values, z, levels=30, cmap="viridis")
+    axc.contour(land.x_values, land.y_values, z, levels=10, colors="k", linewidths=0.4, alpha=0.5)
+    fig.colorbar(filled, ax=axc, label=f"{surface} loss")
+    if logx:
+        axc.set_xscale("log")
+    if logy:
+        axc.set_yscale("log")
+    natural = FuncFormatter(lambda v, _: f"{10**v:.3g}")
+    if logx:
+        ax3.xaxis.set_major_formatter(natural)
+    if logy:
+        ax3.yaxis.set_major_formatter(natural)
+
+    cp = land.critical_points
+    for kind, (marker, color) in _KINDS.items():
+        pts = cp[(cp["surface"] == surface) & (cp["kind"] == kind)]
+        if len(pts):
+            axc.scatter(pts[land.x], pts[land.y], marker=marker, s=18, c=color, edgecolors="k", linewidths=0.5,
+                        label=f"{kind} ({len(pts)})", zorder=3)
+    for name, color in (("hard", "red"), ("soft", "magenta")):
+        g = land.global_min[name]
+        axc.scatter([g[land.x]], [g[land.y]], marker="*", s=220, c=color, edgecolors="k", zorder=5,
+                    label=f"grid best {name} (hard Sharpe {g['hard_sharpe']:.2f})")
+        ax3.scatter(u([g[land.x]]), w([g[land.y]]), [z[int(g["iy"]), int(g["ix"])]], marker="*", s=160, c=color,
+                    depthshade=False)
+
+    if trajectory is not None:
+        on_surface = RegularGridInterpolator((w(land.y_values), u(land.x_values)), z, bounds_error=False)
+        for k, (start, px, py) in enumerate(trajectory_paths(trajectory, land.x, land.y)):
+            best = k == 0
+            color, lw, alpha = ("red", 2.0, 1.0) if best else ("deepskyblue", 1.0, 0.8)
+            label = f"GD path (start {start}, best)" if best else ("other starts" if k == 1 else None)
+            axc.plot(px, py, color=color, lw=lw, alpha=alpha, zorder=4, label=label)
+            axc.scatter(px[:1], py[:1], marker="o", s=50, c=color, edgecolors="k", zorder=6,
+                        label="first epoch" if best else None)
+            axc.scatter(px[-1:], py[-1:], marker="s", s=50, c=color, edgecolors="k", zorder=6,
+                        label="last epoch" if best else None)
+            pz = on_surface(np.column_stack([w(py), u(px)]))
+            ax3.plot(u(px), w(py), pz, color=color, lw=lw, alpha=alpha, zorder=10)
+            ax3.scatter(u(px[[0, -1]]), w(py[[0, -1]]), pz[[0, -1]], c=color, marker="o", s=30, depthshade=False)
+
+    xl = f"{land.x} ({units.get(land.x, '')})"
+    yl = f"{land.y} ({units.get(land.y, '')})"
+    ax3.set(xlabel=xl, ylabel=yl)
+    ax3.set_zlabel(f"{surface} loss", labelpad=8)
+    ax3.view_init(elev=32, azim=-125)
+    c = land.config
+    what = f"temperature {c['temperature']:g}" if surface == "soft" else "hard rule, exact costs"
+    ax3.set_title(f"{surface} loss = -{c['objective']} ({what})")
+    axc.set(xlabel=xl, ylabel=yl, title=f"{c['rule']} on {', '.join(c['tickers'][:3])}: contours and critical points")
+    fig.legend(*axc.get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize="small")
+    return fig
