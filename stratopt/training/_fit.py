@@ -21,6 +21,14 @@ from stratopt._market import MarketData
 from stratopt.errors import ConfigError, DivergenceWarning
 from stratopt.pnl import Allocation, net_returns
 from stratopt.rules._base import Rule
+from stratopt.training._bookkeeping import (
+    check_fit_args,
+    history_rows,
+    loss_days,
+    per_start_sq_norm,
+    scale_grads,
+    snapshot,
+)
 from stratopt.training._config import anneal, check_temperature, split_validation
 from stratopt.training._optim import OptimizerName, Schedule, make_optimizer, make_scheduler
 from stratopt.training._result import FitResult, evaluate_rule
@@ -47,35 +55,6 @@ def _as_data(prices: pd.DataFrame | MarketData, dtype: torch.dtype) -> MarketDat
     if isinstance(prices, MarketData):
         return prices if prices.dtype == dtype else prices.to(dtype=dtype)
     return MarketData.from_prices(prices, dtype=dtype)
-
-
-def _check_fit_args(epochs: int, batch_days: int | None, batches_per_step: int, n_starts: int,
-                    clip_grad_norm: float | None, early_stopping: tuple[int, float] | None) -> None:
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ConfigError(f"epochs={epochs!r} must be a positive integer")
-    if batch_days is not None and (not isinstance(batch_days, (int, np.integer)) or batch_days < 2):
-        raise ConfigError(f"batch_days={batch_days!r} must be None (full batch) or an integer >= 2")
-    if not isinstance(batches_per_step, (int, np.integer)) or batches_per_step < 1:
-        raise ConfigError(f"batches_per_step={batches_per_step!r} must be a positive integer")
-    if not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
-        raise ConfigError(f"n_starts={n_starts!r} must be a positive integer")
-    if clip_grad_norm is not None and not clip_grad_norm > 0:
-        raise ConfigError(f"clip_grad_norm={clip_grad_norm!r} must be None or positive")
-    if early_stopping is not None:
-        try:
-            patience, min_delta = early_stopping
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"early_stopping={early_stopping!r} must be (patience, min_delta)") from exc
-        if not isinstance(patience, (int, np.integer)) or patience < 1 or min_delta < 0:
-            raise ConfigError(f"early_stopping={early_stopping!r}: patience >= 1 and min_delta >= 0 needed")
-
-
-def _per_start_sq_norm(tensors: Sequence[Tensor | None], n: int) -> Tensor:
-    out = torch.zeros(n, dtype=torch.float64)
-    for t in tensors:
-        if t is not None:
-            out += (t.detach().double() ** 2).reshape(n, -1).sum(-1).cpu()
-    return out
 
 
 def fit(
@@ -183,7 +162,7 @@ def fit(
     """
     if not isinstance(rule, Rule):
         raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
-    _check_fit_args(epochs, batch_days, batches_per_step, n_starts, clip_grad_norm, early_stopping)
+    check_fit_args(epochs, batch_days, batches_per_step, n_starts, clip_grad_norm, early_stopping)
     if select not in ("hard", "soft", "last"):
         raise ConfigError(f"select={select!r} is not one of 'hard', 'soft', 'last'")
     if turnover_penalty < 0 or l2_penalty < 0:
@@ -201,7 +180,7 @@ def fit(
             f"{rule.max_window():.0f} days; use more data or shorter windows"
         )
     split = split_validation(data, validation, min_train=min_days)
-    keep = _loss_days(train_days, data.n_days, split.n_train)
+    keep = loss_days(train_days, data.n_days, split.n_train)
     n_loss = split.n_train - 1 if keep is None else int(keep.sum())
     if batch_days is not None and batch_days > n_loss:
         raise ConfigError(f"batch_days={batch_days} is longer than the {n_loss} training returns")
@@ -278,14 +257,14 @@ def fit(
         if first_loss is None:
             first_loss = loss_d.clone()
         torch.where(live.to(loss.device) & torch.isfinite(loss), loss, torch.zeros_like(loss)).sum().backward()
-        sq = _per_start_sq_norm([p.grad for p in params], n)
+        sq = per_start_sq_norm([p.grad for p in params], n)
         grad_norm = sq.sqrt()
         bad = ~torch.isfinite(loss_d) | ~torch.isfinite(grad_norm)
         bad |= loss_d > first_loss + BLOWUP * first_loss.abs().clamp_min(1.0)
         newly = live & bad
         if clip_grad_norm is not None:
             scale = (clip_grad_norm / grad_norm.clamp_min(1e-300)).clamp_max(1.0)
-            _scale_grads(params, scale, n)
+            scale_grads(params, scale, n)
         for p in params:  # dead or diverging starts get no update
             if p.grad is not None:
                 mask = (live & ~bad).reshape(n, *([1] * (p.dim() - 1))).to(p.device)
@@ -308,14 +287,14 @@ def fit(
         sched.step()
         monitor, val_sharpe, hard_monitor, hard_sharpe = (t.double().cpu() for t in monitor_loss())
         improved = live & (monitor < best_monitor - (early_stopping[1] if early_stopping else 0.0))
-        _snapshot(params, best_raw, improved)
+        snapshot(params, best_raw, improved)
         best_monitor = torch.where(improved, monitor, best_monitor)
         hard_better = live & (hard_monitor < best_hard)
-        _snapshot(params, best_hard_raw, hard_better)
+        snapshot(params, best_hard_raw, hard_better)
         best_hard = torch.where(hard_better, hard_monitor, best_hard)
         stale = torch.where(improved, torch.zeros_like(stale), stale + 1)
-        row = _history_rows(epoch, loss_d, soft_sharpe.double().cpu(), val_sharpe, hard_sharpe, grad_norm, opt,
-                            tau, model, diverged_at, split.has_validation)
+        row = history_rows(epoch, loss_d, soft_sharpe.double().cpu(), val_sharpe, hard_sharpe, grad_norm, opt,
+                           tau, model, diverged_at, split.has_validation)
         rows.extend(row)
         if newly.any():
             warnings.warn(
@@ -344,9 +323,9 @@ def fit(
             break
     bar.close()
     if select != "last":  # every start goes back to its best epoch by the chosen measure
-        best_value, snapshot = (best_hard, best_hard_raw) if select == "hard" else (best_monitor, best_raw)
+        best_value, kept = (best_hard, best_hard_raw) if select == "hard" else (best_monitor, best_raw)
         with torch.no_grad():
-            for p, b in zip(params, snapshot):
+            for p, b in zip(params, kept):
                 m = torch.isfinite(best_value).reshape(n, *([1] * (p.dim() - 1))).to(p.device)
                 p.copy_(torch.where(m, b, p))
     soft_final, _, hard_final, _ = monitor_loss()
@@ -390,50 +369,3 @@ def fit(
         },
         data_hash=_data_hash(data),
     )
-
-
-def _snapshot(params: Sequence[Tensor], store: Sequence[Tensor], which: Tensor) -> None:
-    """Copy the current values of the starts in ``which`` into ``store``."""
-    with torch.no_grad():
-        for p, b in zip(params, store):
-            m = which.reshape(-1, *([1] * (p.dim() - 1))).to(p.device)
-            b.copy_(torch.where(m, p.detach(), b))
-
-
-def _loss_days(train_days: np.ndarray | None, n_days: int, n_train: int) -> Tensor | None:
-    """Which of the ``n_train - 1`` training returns count in the loss (None: all)."""
-    if train_days is None:
-        return None
-    mask = np.asarray(train_days, dtype=bool)
-    if mask.shape != (n_days,):
-        raise ConfigError(f"train_days has shape {mask.shape}; it needs one flag per day, ({n_days},)")
-    keep = mask[1:n_train] & mask[: n_train - 1]
-    if keep.sum() < 2:
-        raise ConfigError("train_days leaves fewer than 2 training returns; mark more days True")
-    return torch.from_numpy(keep)
-
-
-def _scale_grads(params: Sequence[Tensor], scale: Tensor, n: int) -> None:
-    for p in params:
-        if p.grad is not None:
-            p.grad.mul_(scale.to(p.grad.dtype).to(p.device).reshape(n, *([1] * (p.dim() - 1))))
-
-
-def _history_rows(epoch: int, loss: Tensor, train_sharpe: Tensor, val_sharpe: Tensor, hard_sharpe: Tensor,
-                  grad_norm: Tensor,
-                  opt: torch.optim.Optimizer, tau: float, model: Rule, diverged_at: Tensor,
-                  has_val: bool) -> list[dict[str, Any]]:
-    values = model.batch_params()
-    lr_now = opt.param_groups[0]["lr"]
-    out = []
-    for b in range(model.batch_size):
-        row = {
-            "epoch": epoch, "start": b, "loss": float(loss[b]), "train_sharpe": float(train_sharpe[b]),
-            "val_sharpe": float(val_sharpe[b]) if has_val else math.nan,
-            "monitor_hard_sharpe": float(hard_sharpe[b]),
-            "grad_norm": float(grad_norm[b]), "lr": lr_now, "temperature": tau,
-            "diverged": bool(0 <= int(diverged_at[b]) <= epoch),
-        }
-        row.update({k: float(v) for k, v in values.iloc[b].items()})
-        out.append(row)
-    return out
