@@ -14,15 +14,28 @@ from stratopt.analysis._gradient_flow import (
     gradient_flow_sweep,
 )
 from stratopt.analysis._landscape import Landscape, find_critical_points, loss_landscape
+from stratopt.analysis._learning_rates import (
+    LRComparison,
+    compare_learning_rates,
+    loss_curve_verdict,
+    steps_to_fraction,
+)
+from stratopt.analysis._lr_range import LRRangeTest, lr_range_test
 
 __all__ = [
     "CreditResult",
     "GradientFlowResult",
     "GradientFlowSweep",
+    "LRComparison",
+    "LRRangeTest",
     "Landscape",
+    "compare_learning_rates",
     "credit_assignment",
     "find_critical_points",
     "gradient_flow",
     "gradient_flow_sweep",
+    "loss_curve_verdict",
     "loss_landscape",
+    "lr_range_test",
+    "steps_to_fraction",
 ]

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
+from stratopt.cli import _compare_lr
 from stratopt.cli import _credit
 from stratopt.cli import _data
 from stratopt.cli import _fit
@@ -35,6 +36,7 @@ _COMMANDS: tuple[ModuleType, ...] = (
     _credit,
     _gradient_flow,
     _landscape,
+    _compare_lr,
 )
 
 #: Exit status for bad input (as argparse uses for bad arguments).

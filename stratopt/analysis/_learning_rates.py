@@ -1,0 +1,400 @@
+"""Learning-rate comparison: the same fit at several learning rates, with a verdict per run.
+
+The verdicts are pure functions of a loss curve (:func:`loss_curve_verdict`,
+:func:`steps_to_fraction`), so their rules can be read and tested on synthetic curves.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stratopt._market import MarketData
+from stratopt.analysis._lr_runs import can_vectorize, run_fits
+from stratopt.errors import ConfigError
+from stratopt.rules._base import Rule
+from stratopt.training._fit import fit
+from stratopt.training._optim import OptimizerName
+from stratopt.training._result import _jsonable
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "BLOWUP_PROGRESS",
+    "GOOD_PROGRESS",
+    "OSC_LARGE_CHANGE",
+    "OSC_MAX_NET",
+    "OSC_MIN_FLIPS",
+    "STEPS_FRACTION",
+    "LRComparison",
+    "Verdict",
+    "check_lrs",
+    "compare_learning_rates",
+    "loss_curve_verdict",
+    "steps_to_fraction",
+]
+
+Verdict = Literal["diverged", "oscillating", "too_slow", "good"]
+
+#: ``diverged`` also when the final loss ends above the initial loss by more than this share of
+#: |initial - best loss of all runs| (a bounded loss such as a Sharpe cannot blow up to infinity).
+BLOWUP_PROGRESS = -0.5
+#: Steps to reach this fraction of the way from the initial loss to the best loss of all runs.
+STEPS_FRACTION = 0.95
+#: ``good`` needs the final loss to have covered at least this fraction of that way.
+GOOD_PROGRESS = 0.9
+#: A loss change is large when it exceeds this fraction of |initial - best loss of all runs|.
+OSC_LARGE_CHANGE = 0.01
+#: ``oscillating`` needs at least this share of the second half's steps to reverse a large change...
+OSC_MIN_FLIPS = 0.25
+#: ...and the second half's net decrease to be below this share of its total movement.
+OSC_MAX_NET = 0.1
+#: The final loss is the median over this last share of the epochs (robust to a last bounce).
+TAIL = 0.1
+#: Curves shorter than this are never called oscillating (too few steps to judge).
+OSC_MIN_EPOCHS = 10
+
+_FORBIDDEN = {"lr": "pass the learning rates in lrs", "seed": "pass the seeds in seeds"}
+
+
+# ----------------------------------------------------------------------------- curve analysis
+def _span(initial: float, best_loss: float) -> float:
+    """How far the best run got below this curve's start (nan when no run improved)."""
+    span = initial - best_loss
+    return span if span > 1e-12 * max(1.0, abs(initial)) else math.nan
+
+
+def steps_to_fraction(loss: Sequence[float] | np.ndarray, *, best_loss: float,
+                      fraction: float = STEPS_FRACTION) -> int | None:
+    """First epoch at which a loss curve has covered ``fraction`` of the way to ``best_loss``.
+
+    The target is ``loss[0] + fraction * (best_loss - loss[0])``, which works for negative
+    losses (a negative Sharpe) as well as positive ones. Epoch ``e``'s loss is measured after
+    ``e`` optimiser steps, so the answer is a number of steps.
+
+    Returns
+    -------
+    int or None
+        None when the curve never gets there, or when ``best_loss`` is not below ``loss[0]``.
+
+    Examples
+    --------
+    >>> steps_to_fraction([-0.2, -0.5, -0.9, -0.99, -1.0], best_loss=-1.0)
+    3
+    """
+    curve = np.asarray(loss, dtype=float)
+    span = _span(float(curve[0]), best_loss)
+    if math.isnan(span):
+        return None
+    hit = np.flatnonzero(curve <= curve[0] - fraction * span)
+    return int(hit[0]) if hit.size else None
+
+
+def _curve_stats(curve: np.ndarray, best_loss: float) -> dict[str, float]:
+    span = _span(float(curve[0]), best_loss)
+    tail = curve[-max(1, math.ceil(TAIL * len(curve))):]
+    final = float(np.median(tail))
+    progress = (curve[0] - final) / span if not math.isnan(span) else math.nan
+    second = curve[len(curve) // 2:]
+    d = np.diff(second)
+    large = np.abs(d) > OSC_LARGE_CHANGE * (span if not math.isnan(span) else max(abs(curve[0]), 1e-12))
+    flips = (np.sign(d[1:]) != np.sign(d[:-1])) & large[1:] & large[:-1]
+    flip_rate = float(flips.sum() / (d.size - 1)) if d.size > 1 else 0.0
+    movement = float(np.abs(d).sum())
+    net = float(second[0] - second[-1]) / movement if movement > 0 else 1.0
+    return {"final_loss": final, "progress": float(progress), "flip_rate": flip_rate, "net_share": net}
+
+
+def loss_curve_verdict(loss: Sequence[float] | np.ndarray, *, best_loss: float, diverged: bool = False) -> Verdict:
+    """Classify one training run from its loss curve, given the best loss of all runs.
+
+    Rules, applied in this order:
+
+    * ``diverged``: the fit reported divergence (non-finite loss or gradient, loss above
+      ``initial + 50 * max(1, |initial|)``, or a bounded parameter thrown onto its bound), the
+      curve holds a non-finite value, or the loss blew up within its bounds: the final loss
+      (median of the last 10% of epochs) ends above the initial loss by more than half of
+      ``|initial - best_loss|`` (:data:`BLOWUP_PROGRESS`).
+    * ``oscillating``: at least :data:`OSC_MIN_EPOCHS` epochs; in the second half of the run at
+      least :data:`OSC_MIN_FLIPS` (25%) of the steps reverse the sign of a large loss change
+      (both changes above :data:`OSC_LARGE_CHANGE`, 1% of ``|initial - best_loss|``), and the
+      loss is not decreasing: the second half's net decrease is below :data:`OSC_MAX_NET` (10%)
+      of its total movement (the sum of ``|change|``).
+    * ``too_slow``: the final loss (median of the last 10% of epochs) has covered less than
+      :data:`GOOD_PROGRESS` (90%) of the way from the initial loss to ``best_loss``; also when
+      no run improved on its initial loss at all. A run stuck in a worse local minimum is
+      reported here too: it did not get to the best loss in the epochs given.
+    * ``good``: everything else.
+
+    Examples
+    --------
+    >>> epochs = np.arange(100)
+    >>> loss_curve_verdict(-1 + np.exp(-epochs / 5), best_loss=-1.0)
+    'good'
+    >>> loss_curve_verdict(-1e-3 * epochs / 100, best_loss=-1.0)
+    'too_slow'
+    >>> loss_curve_verdict(0.3 * (-1.0) ** epochs, best_loss=-1.0)
+    'oscillating'
+    """
+    curve = np.asarray(loss, dtype=float)
+    if diverged or curve.size == 0 or not np.isfinite(curve).all():
+        return "diverged"
+    s = _curve_stats(curve, best_loss)
+    if s["progress"] < BLOWUP_PROGRESS:
+        return "diverged"
+    if curve.size >= OSC_MIN_EPOCHS and s["flip_rate"] >= OSC_MIN_FLIPS and s["net_share"] < OSC_MAX_NET:
+        return "oscillating"
+    if math.isnan(s["progress"]) or s["progress"] < GOOD_PROGRESS:
+        return "too_slow"
+    return "good"
+
+
+# ----------------------------------------------------------------------------------- result
+@dataclass
+class LRComparison:
+    """What :func:`compare_learning_rates` returns.
+
+    Attributes
+    ----------
+    runs
+        One row per (lr, seed), sorted by lr: ``verdict``, fit ``status``, ``epochs_run``,
+        ``diverged_at``, ``initial_loss``, ``final_loss`` (median of the last 10% of epochs),
+        ``progress`` (share of the way from initial to best loss covered at the end),
+        ``steps_to_95``, ``flip_rate``, final soft and hard Sharpe on train and validation
+        (``train_soft_sharpe``, ..., ``val_hard_sharpe``) and ``seconds``.
+    history
+        Long table, one row per (lr, seed, epoch): fit's history columns (the epoch's learning
+        rate as ``lr_epoch``) and ``tracked_loss``, the curve the verdicts read.
+    best_loss
+        The lowest tracked loss of all runs, the reference of progress and steps.
+    """
+
+    runs: pd.DataFrame
+    history: pd.DataFrame
+    best_loss: float
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def recommended_lr(self) -> float | None:
+        """The lr judged ``good`` for every seed with the fewest median steps to 95% (ties: the
+        smaller lr); None when no lr is good."""
+        by_lr = self.runs.groupby("lr")
+        good = by_lr["verdict"].agg(lambda v: bool((v == "good").all()))
+        steps = by_lr["steps_to_95"].median()[good]
+        return float(steps.sort_values(kind="stable").index[0]) if len(steps) else None
+
+    def summary(self) -> str:
+        """A plain-text table: verdict, steps to 95% and final Sharpe ratios per run."""
+        cols = ["lr", "seed", "verdict", "steps_to_95", "train_soft_sharpe", "train_hard_sharpe",
+                "val_soft_sharpe", "val_hard_sharpe"]
+        table = self.runs[cols if self.runs["seed"].nunique() > 1 else [c for c in cols if c != "seed"]]
+        table = table.assign(steps_to_95=table["steps_to_95"].map(lambda s: "-" if pd.isna(s) else str(int(s))),
+                             lr=table["lr"].map(lambda v: f"{v:.3g}"))
+        c = self.config
+        head = (f"{c.get('rule', 'rule')}: {c.get('optimizer')}, {c.get('epochs')} epochs, best loss "
+                f"{self.best_loss:.4f}; recommended lr: {self.recommended_lr if self.recommended_lr else 'none'}")
+        return head + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+
+    def to_dict(self, *, history: bool = False) -> dict[str, Any]:
+        """JSON-ready: config, thresholds, best loss and one record per run (plus the long
+        history table as records when ``history`` is True)."""
+        out: dict[str, Any] = {
+            "config": self.config, "best_loss": self.best_loss, "recommended_lr": self.recommended_lr,
+            "thresholds": {"blowup_progress": BLOWUP_PROGRESS, "steps_fraction": STEPS_FRACTION, "good_progress": GOOD_PROGRESS,
+                           "osc_large_change": OSC_LARGE_CHANGE, "osc_min_flips": OSC_MIN_FLIPS,
+                           "osc_max_net": OSC_MAX_NET, "tail": TAIL},
+            "runs": self.runs.astype(object).where(self.runs.notna(), None).to_dict(orient="records"),
+        }
+        if history:
+            out["history"] = self.history.astype(object).where(self.history.notna(), None).to_dict(orient="records")
+        return _jsonable(out)
+
+    def plot(self) -> Figure:
+        """Loss per epoch (log x), distance to the best loss (log-log) and final Sharpe against lr
+        (log x); diverged runs are marked with a cross where they stopped."""
+        from stratopt.analysis._lr_plots import plot_comparison
+
+        return plot_comparison(self)
+
+
+# -------------------------------------------------------------------------------- checking
+def check_lrs(lrs: Any) -> list[float]:
+    """Learning rates as floats: a non-empty sequence of distinct positive finite numbers."""
+    if isinstance(lrs, (str, bytes)) or not isinstance(lrs, Sequence | np.ndarray):
+        raise ConfigError(f"lrs={lrs!r} must be a sequence of learning rates, e.g. [1e-3, 1e-2, 1e-1]")
+    if len(lrs) == 0:
+        raise ConfigError("lrs is empty; give at least one learning rate, e.g. [1e-3, 1e-2, 1e-1]")
+    out: list[float] = []
+    for lr in lrs:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"learning rate {lr!r} in lrs is not a number")
+        if not math.isfinite(lr) or lr <= 0:
+            raise ConfigError(f"learning rate {lr!r} in lrs must be positive and finite")
+        if float(lr) in out:
+            raise ConfigError(f"learning rate {lr!r} appears twice in lrs; list each rate once "
+                              "(use seeds to repeat runs)")
+        out.append(float(lr))
+    return out
+
+
+def _check_seeds(seeds: Any) -> list[int]:
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    if not isinstance(seeds, Sequence | np.ndarray) or isinstance(seeds, str) or len(seeds) == 0:
+        raise ConfigError(f"seeds={seeds!r} must be a non-empty sequence of integers, e.g. (0, 1, 2)")
+    for s in seeds:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise ConfigError(f"seed {s!r} in seeds is not an integer")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"seeds={list(seeds)!r} repeats a seed; list each seed once")
+    return [int(s) for s in seeds]
+
+
+def _check_fit_kwargs(fit_kwargs: dict[str, Any]) -> None:
+    known = set(inspect.signature(fit).parameters) - {"rule", "prices"}
+    for key, value in fit_kwargs.items():
+        if key in _FORBIDDEN:
+            raise ConfigError(f"{key}={value!r} is not a fit option here: {_FORBIDDEN[key]}")
+        if key not in known:
+            raise ConfigError(f"{key!r} is not an option of stratopt.fit; known: {sorted(known)}")
+
+
+# ----------------------------------------------------------------------------------- public
+def compare_learning_rates(
+    rule: Rule,
+    prices: pd.DataFrame | MarketData,
+    lrs: Sequence[float],
+    *,
+    optimizer: OptimizerName = "sgd",
+    epochs: int = 300,
+    seeds: Sequence[int] = (0,),
+    batch_days: int | None = None,
+    temperature: float | tuple[float, float] = 0.5,
+    select: Literal["hard", "soft", "last"] = "last",
+    vectorize: bool = True,
+    **fit_kwargs: Any,
+) -> LRComparison:
+    """Run the same :func:`~stratopt.fit` at each learning rate and seed, and judge each run.
+
+    Every run starts from ``rule``'s current parameters and goes the full ``epochs`` unless it
+    diverges (fit's convergence stop is off, so curves have equal length and compare epoch by
+    epoch). Each run gets a verdict by :func:`loss_curve_verdict` against the best loss of all
+    runs, and its steps to 95% of the way there by :func:`steps_to_fraction`.
+
+    Parameters
+    ----------
+    rule
+        A single-start rule; left unchanged.
+    prices
+        Price table (dates x tickers) or :class:`~stratopt.MarketData`.
+    lrs
+        Distinct positive learning rates, any spread (1e-5 to 100 in one call is fine).
+    optimizer, epochs, batch_days
+        As in :func:`~stratopt.fit`, the same for every run.
+    seeds
+        One run per seed and lr. The seed draws the random windows of ``batch_days``; with
+        full-batch training (``batch_days=None``) every seed gives the same run.
+    temperature
+        Fixed by default (0.5), unlike fit's annealing: an annealed temperature moves the loss
+        by itself, so slow runs would look as if they moved. Pass a (start, end) pair to anneal.
+    select
+        Which epoch's parameters each run reports Sharpe ratios for; ``"last"`` (default) is
+        where the learning rate took the parameters, ``"hard"`` / ``"soft"`` the best epoch on
+        the validation days (optimistic, as it picks with those days).
+    vectorize
+        Train all rates of a seed as one batched fit when that takes exactly the same steps
+        (``sgd`` and ``momentum`` without clipping, penalties, early stopping, callbacks,
+        custom schedules or an explicit ``tol``: the update is linear in the learning rate, so
+        each start trains on its loss scaled by ``lr / max(lrs)``); otherwise, or with False,
+        one fit per rate. Both take the same steps, so they agree to round-off (which a chaotic,
+        oscillating run amplifies over the epochs); batching is up to ``len(lrs)`` times faster.
+    **fit_kwargs
+        Any other :func:`~stratopt.fit` option (``validation``, ``cost_bps``, ``objective``, ...).
+
+    Returns
+    -------
+    LRComparison
+        Runs table with verdicts, long history table, best loss; ``summary()``, ``plot()``,
+        ``to_dict()``.
+
+    Notes
+    -----
+    The curve the verdicts read (``tracked_loss``) is fit's training loss. With ``batch_days``
+    that loss is measured on random windows and is noisy, so the verdicts read the negative
+    soft Sharpe over all training days instead (fit records it every epoch as ``train_sharpe``).
+    Divergence warnings are not repeated here: a diverged run is the ``diverged`` verdict.
+
+    Examples
+    --------
+    >>> import stratopt
+    >>> prices = stratopt.load_prices("sp500", tickers=["AAPL"], start="2004-01-01", end="2009-12-31")
+    >>> cmp = compare_learning_rates(stratopt.MACrossover(), prices, [1e-4, 1.0, 1e3], epochs=20)
+    >>> cmp.runs["verdict"].tolist()
+    ['too_slow', 'good', 'diverged']
+    """
+    if not isinstance(rule, Rule):
+        raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
+    if rule.batch_size != 1:
+        raise ConfigError(f"the rule has {rule.batch_size} starts; compare learning rates on one "
+                          "(rule.select(i))")
+    rates = check_lrs(lrs)
+    seed_list = _check_seeds(seeds)
+    _check_fit_kwargs(fit_kwargs)
+    if fit_kwargs.get("n_starts", 1) != 1:
+        raise ConfigError(f"n_starts={fit_kwargs['n_starts']!r}: a comparison trains one start per run; "
+                          "vary seeds instead")
+    dtype = fit_kwargs.get("dtype", torch.float64)
+    data = prices.to(dtype=dtype) if isinstance(prices, MarketData) else MarketData.from_prices(prices, dtype=dtype)
+    args = {**fit_kwargs, "optimizer": optimizer, "epochs": epochs, "batch_days": batch_days,
+            "temperature": temperature, "select": select}
+    batched = vectorize and can_vectorize(optimizer, fit_kwargs)
+    runs = [r for s in seed_list for r in run_fits(rule, data, rates, s, vectorize=batched, fit_args=args)]
+
+    frames = []
+    for r in runs:
+        h = r.history.rename(columns={"lr": "lr_epoch"}).reset_index()
+        tracked = h["loss"] if batch_days is None else -h["train_sharpe"]
+        frames.append(h.assign(tracked_loss=tracked.to_numpy(), lr=r.lr, seed=r.seed))
+    history = pd.concat(frames, ignore_index=True)
+    history = history[["lr", "seed", *[c for c in history.columns if c not in ("lr", "seed")]]]
+    finite = history["tracked_loss"][np.isfinite(history["tracked_loss"])]
+    best = float(finite.min()) if len(finite) else math.nan
+
+    rows = []
+    for r, h in zip(runs, frames):
+        curve = h["tracked_loss"].to_numpy(dtype=float)
+        diverged = r.status == "diverged" or bool(h["diverged"].any())
+        stats = _curve_stats(curve, best) if np.isfinite(curve).all() else {
+            "final_loss": math.nan, "progress": math.nan, "flip_rate": math.nan}
+        m = r.metrics
+        val = m.get("validation", {})
+        rows.append({
+            "lr": r.lr, "seed": r.seed,
+            "verdict": loss_curve_verdict(curve, best_loss=best, diverged=diverged),
+            "status": r.status, "epochs_run": len(curve), "diverged_at": r.diverged_at,
+            "initial_loss": float(curve[0]), "final_loss": stats["final_loss"], "progress": stats["progress"],
+            "steps_to_95": steps_to_fraction(curve, best_loss=best),
+            "flip_rate": stats["flip_rate"],
+            "train_soft_sharpe": m["train"]["soft_sharpe"], "train_hard_sharpe": m["train"]["hard_sharpe"],
+            "val_soft_sharpe": val.get("soft_sharpe", math.nan), "val_hard_sharpe": val.get("hard_sharpe", math.nan),
+            "seconds": r.seconds,
+        })
+    table = pd.DataFrame(rows).sort_values(["lr", "seed"], kind="stable").reset_index(drop=True)
+    table["steps_to_95"] = table["steps_to_95"].astype("Int64")
+    table["diverged_at"] = table["diverged_at"].astype("Int64")
+    config = {"rule": type(rule).__name__, "params": rule.params, "optimizer": optimizer, "epochs": epochs,
+              "lrs": sorted(rates), "seeds": seed_list, "batch_days": batch_days,
+              "temperature": list(temperature) if isinstance(temperature, tuple) else temperature,
+              "select": select, "vectorized": batched, "n_days": data.n_days, "tickers": list(data.tickers),
+              "fit_kwargs": {k: v for k, v in fit_kwargs.items() if k not in ("callbacks", "train_days", "dtype")
+                             and not callable(v)}}
+    history = history.sort_values(["lr", "seed", "epoch"], kind="stable").reset_index(drop=True)
+    return LRComparison(runs=table, history=history, best_loss=best, config=config)

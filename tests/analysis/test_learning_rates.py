@@ -1,0 +1,255 @@
+"""Learning-rate comparison and range test: verdicts on real runs and synthetic curves, batched
+runs equal to one-by-one fits, steps to 95%, plots, argument checks."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from stratopt.analysis import (
+    LRComparison,
+    compare_learning_rates,
+    loss_curve_verdict,
+    lr_range_test,
+    steps_to_fraction,
+)
+from stratopt.analysis._lr_range import smooth_losses
+from stratopt.data import load_prices
+from stratopt.errors import ConfigError
+from stratopt.rules import MACrossover
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def aapl() -> pd.DataFrame:
+    """Six years of one stock: enough for 100-day windows, quick to fit."""
+    return load_prices("sp500", tickers=["AAPL"], start="2004-01-01", end="2009-12-31")
+
+
+@pytest.fixture(scope="module")
+def three_rates(aapl: pd.DataFrame) -> LRComparison:
+    return compare_learning_rates(MACrossover(), aapl, [1e-6, 1.0, 1e3], epochs=40, progress=False)
+
+
+# ------------------------------------------------------------------ steps to 95% (synthetic)
+def test_steps_to_fraction_on_an_exponential_decay() -> None:
+    # L(t) = -1 + 0.8 exp(-t / 10): 95% of the way from -0.2 to -1 when exp(-t/10) <= 0.05,
+    # i.e. t >= 10 ln 20 = 29.96, so the first epoch is 30.
+    t = np.arange(100)
+    curve = -1 + 0.8 * np.exp(-t / 10)
+    assert steps_to_fraction(curve, best_loss=-1.0) == math.ceil(10 * math.log(20))
+    assert steps_to_fraction(curve, best_loss=-1.0, fraction=0.5) == math.ceil(10 * math.log(2))
+
+
+def test_steps_to_fraction_positive_losses_and_edge_cases() -> None:
+    assert steps_to_fraction([1.0, 0.5, 0.2, 0.1], best_loss=0.1) == 3  # 1 - 0.95 * 0.9 = 0.145
+    assert steps_to_fraction([-0.2, -0.3, -0.4], best_loss=-1.0) is None  # never gets there
+    assert steps_to_fraction([-0.2, -0.1], best_loss=-0.2) is None  # nobody improved
+
+
+# ------------------------------------------------------------------ verdicts (synthetic curves)
+def test_verdicts_on_synthetic_curves() -> None:
+    t = np.arange(200)
+    decay = -1 + 0.8 * np.exp(-t / 10)
+    assert loss_curve_verdict(decay, best_loss=-1.0) == "good"
+    # a 0.2% ripple (below the 1% "large change" threshold) on a good run stays good
+    assert loss_curve_verdict(decay + 0.0016 * (-1.0) ** t, best_loss=-1.0) == "good"
+    assert loss_curve_verdict(-0.2 - 1e-4 * t, best_loss=-1.0) == "too_slow"
+    assert loss_curve_verdict(-0.2 - 0.6 * (1 - np.exp(-t / 10)), best_loss=-1.0) == "too_slow"  # stuck at 75%
+    bounce = -0.2 - 0.4 * (1 - np.exp(-t / 5)) + 0.2 * (-1.0) ** t  # descends, then bounces +-0.2
+    assert loss_curve_verdict(bounce, best_loss=-1.0) == "oscillating"
+    assert loss_curve_verdict(np.r_[decay[:50], np.nan], best_loss=-1.0) == "diverged"
+    assert loss_curve_verdict(decay, best_loss=-1.0, diverged=True) == "diverged"
+    assert loss_curve_verdict(-0.2 + 0.5 * t / t[-1], best_loss=-1.0) == "diverged"  # ends 0.5 above its start
+    assert loss_curve_verdict(0.3 * (-1.0) ** np.arange(9), best_loss=-1.0) != "oscillating"  # too short to judge
+
+
+def test_oscillation_needs_no_net_progress() -> None:
+    t = np.arange(200)
+    # large alternating changes on a steady slide down: moving, not oscillating
+    slide = -0.2 - 0.8 * t / t[-1] + 0.02 * (-1.0) ** t
+    assert loss_curve_verdict(slide, best_loss=-1.0) == "good"
+
+
+# ------------------------------------------------------------------ real runs
+def test_verdicts_on_real_runs(three_rates: LRComparison) -> None:
+    runs = three_rates.runs.set_index("lr")
+    assert runs.loc[1e-6, "verdict"] == "too_slow"
+    assert runs.loc[1.0, "verdict"] == "good"
+    assert runs.loc[1e3, "verdict"] == "diverged"
+    assert runs.loc[1e3, "status"] == "diverged" and runs.loc[1e3, "epochs_run"] < 40
+    assert runs.loc[1.0, "steps_to_95"] < 40 and pd.isna(runs.loc[1e-6, "steps_to_95"])
+    # every run starts from the same parameters, so from the same loss
+    assert runs["initial_loss"].nunique() == 1
+    # the tiny rate leaves the rule (and its Sharpe) where it started
+    assert abs(runs.loc[1e-6, "progress"]) < 1e-3
+    assert runs.loc[1.0, "train_soft_sharpe"] > runs.loc[1e-6, "train_soft_sharpe"] + 0.1
+    assert three_rates.recommended_lr == 1.0
+
+
+def test_steps_and_best_loss_agree_with_the_history(three_rates: LRComparison) -> None:
+    h = three_rates.history
+    assert set(h.columns) >= {"lr", "seed", "epoch", "loss", "tracked_loss", "lr_epoch", "train_sharpe",
+                              "val_sharpe", "monitor_hard_sharpe", "fast", "slow"}
+    assert three_rates.best_loss == pytest.approx(h["tracked_loss"].min())
+    good = h[h["lr"] == 1.0]["loss"].to_numpy()
+    target = good[0] + 0.95 * (three_rates.best_loss - good[0])
+    steps = int(three_rates.runs.set_index("lr").loc[1.0, "steps_to_95"])
+    assert good[steps] <= target and (good[:steps] > target).all()
+    assert (h[h["lr"] == 1e-6]["lr_epoch"] == 1e-6).all()  # each run's own rate is recorded
+
+
+def test_batched_runs_equal_one_by_one_fits(aapl: pd.DataFrame) -> None:
+    kw = {"epochs": 25, "progress": False}
+    lrs = [1e-5, 0.3, 1.0, 1e3]  # not lr 3: a chaotic (oscillating) run amplifies round-off
+    for optimizer in ("sgd", "momentum"):
+        a = compare_learning_rates(MACrossover(), aapl, lrs, optimizer=optimizer, **kw)
+        b = compare_learning_rates(MACrossover(), aapl, lrs, optimizer=optimizer, vectorize=False, **kw)
+        assert a.config["vectorized"] and not b.config["vectorized"]
+        cols = ["loss", "grad_norm", "lr_epoch", "fast", "slow", "train_sharpe", "monitor_hard_sharpe"]
+        np.testing.assert_allclose(a.history[cols].to_numpy(), b.history[cols].to_numpy(), rtol=1e-6, atol=1e-9)
+        assert a.runs["verdict"].tolist() == b.runs["verdict"].tolist()
+        sharpe = ["train_soft_sharpe", "train_hard_sharpe", "val_soft_sharpe", "val_hard_sharpe"]
+        np.testing.assert_allclose(a.runs[sharpe].to_numpy(), b.runs[sharpe].to_numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_seeds_with_random_windows_batched_equal_one_by_one(aapl: pd.DataFrame) -> None:
+    kw = {"epochs": 15, "seeds": (0, 1), "batch_days": 250, "progress": False}
+    a = compare_learning_rates(MACrossover(), aapl, [0.1, 1.0], **kw)
+    b = compare_learning_rates(MACrossover(), aapl, [0.1, 1.0], vectorize=False, **kw)
+    assert len(a.runs) == 4 and sorted(a.runs["seed"].unique()) == [0, 1]
+    np.testing.assert_allclose(a.history["loss"].to_numpy(), b.history["loss"].to_numpy(), rtol=1e-8)
+    # window losses differ between seeds; the verdicts read the full-sample train Sharpe
+    h = a.history[a.history["lr"] == 1.0]
+    assert not np.allclose(h[h["seed"] == 0]["loss"].to_numpy(), h[h["seed"] == 1]["loss"].to_numpy())
+    np.testing.assert_allclose(a.history["tracked_loss"], -a.history["train_sharpe"])
+
+
+def test_adam_runs_one_fit_per_rate(aapl: pd.DataFrame) -> None:
+    res = compare_learning_rates(MACrossover(), aapl, [1e-4, 0.05], optimizer="adam", epochs=20, progress=False)
+    assert not res.config["vectorized"]
+    assert res.runs.set_index("lr").loc[0.05, "train_soft_sharpe"] > res.runs.set_index("lr").loc[1e-4, "train_soft_sharpe"]
+
+
+@pytest.mark.parametrize("option", [{"clip_grad_norm": 1.0}, {"l2_penalty": 0.1}, {"tol": 1e-6},
+                                    {"train_days": None}])
+def test_options_not_linear_in_the_loss_scale_run_one_by_one(aapl: pd.DataFrame, option: dict[str, object]) -> None:
+    if "train_days" in option:  # a mask that keeps every day, so only the code path differs
+        option = {"train_days": np.ones(len(aapl), dtype=bool)}
+    res = compare_learning_rates(MACrossover(), aapl, [0.1, 1.0], epochs=2, progress=False, **option)
+    assert not res.config["vectorized"]
+
+
+@pytest.mark.slow
+def test_a_real_oscillating_run() -> None:
+    # Plain gradient descent at lr 2 bounces between two sides of the minimum (period 2).
+    prices = load_prices("sp500", tickers=["AAPL"], start="2000-01-01", end="2009-12-31")
+    res = compare_learning_rates(MACrossover(), prices, [0.3, 2.0], epochs=80, progress=False)
+    runs = res.runs.set_index("lr")
+    assert runs.loc[2.0, "verdict"] == "oscillating" and runs.loc[2.0, "flip_rate"] > 0.5
+    assert runs.loc[0.3, "verdict"] == "good"
+
+
+def test_learning_rates_from_1e5_to_100_in_one_call(aapl: pd.DataFrame) -> None:
+    lrs = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
+    res = compare_learning_rates(MACrossover(), aapl, lrs, epochs=8, progress=False)
+    assert res.runs["lr"].tolist() == lrs
+    assert set(res.runs["verdict"]) <= {"good", "too_slow", "oscillating", "diverged"}
+    assert np.isfinite(res.runs[["train_hard_sharpe", "val_hard_sharpe"]].to_numpy()).all()
+    fig = res.plot()
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert fig.axes[2].get_xscale() == "log" and fig.axes[0].get_xscale() == "log"
+    fig.savefig(__import__("io").BytesIO(), format="png")
+
+
+def test_summary_and_json(three_rates: LRComparison) -> None:
+    text = three_rates.summary()
+    assert "diverged" in text and "too_slow" in text and "good" in text
+    record = json.loads(json.dumps(three_rates.to_dict(history=True)))
+    assert set(record) >= {"config", "best_loss", "recommended_lr", "thresholds", "runs", "history"}
+    assert [r["verdict"] for r in record["runs"]] == ["too_slow", "good", "diverged"]
+    assert record["thresholds"]["steps_fraction"] == 0.95
+
+
+def test_the_input_rule_is_left_unchanged(aapl: pd.DataFrame) -> None:
+    rule = MACrossover(fast=15, slow=60)
+    compare_learning_rates(rule, aapl, [0.5], epochs=3, progress=False)
+    assert rule.params == {"fast": 15.0, "slow": 60.0}
+
+
+@pytest.mark.parametrize(("lrs", "match"), [
+    ([], "lrs is empty"),
+    ([0.1, 0.0], "0.0 in lrs must be positive"),
+    ([-1e-3], "-0.001 in lrs must be positive"),
+    ([float("nan")], "nan in lrs"),
+    ([0.1, 0.1], "0.1 appears twice"),
+    (["0.1"], "'0.1' in lrs is not a number"),
+    (0.1, "lrs=0.1 must be a sequence"),
+])
+def test_bad_learning_rates_are_named(aapl: pd.DataFrame, lrs: object, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        compare_learning_rates(MACrossover(), aapl, lrs, epochs=2)  # type: ignore[arg-type]
+
+
+def test_bad_options_are_named(aapl: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="lr=0.1 is not a fit option here"):
+        compare_learning_rates(MACrossover(), aapl, [0.1], lr=0.1)
+    with pytest.raises(ConfigError, match="'learning_rate' is not an option of stratopt.fit"):
+        compare_learning_rates(MACrossover(), aapl, [0.1], learning_rate=0.1)
+    with pytest.raises(ConfigError, match=r"seeds=\[1, 1\] repeats"):
+        compare_learning_rates(MACrossover(), aapl, [0.1], seeds=[1, 1])
+    with pytest.raises(ConfigError, match="has 3 starts"):
+        compare_learning_rates(MACrossover().with_starts(3), aapl, [0.1])
+    with pytest.raises(ConfigError, match="n_starts=4"):
+        compare_learning_rates(MACrossover(), aapl, [0.1], n_starts=4)
+
+
+# ------------------------------------------------------------------ range test
+def test_smoothing_equals_pandas_adjusted_ewm() -> None:
+    x = np.random.default_rng(0).normal(size=50)
+    expected = pd.Series(x).ewm(alpha=1 - 0.8, adjust=True).mean().to_numpy()
+    np.testing.assert_allclose(smooth_losses(x, 0.8), expected, rtol=1e-12)
+
+
+def test_range_test_suggests_a_rate_inside_the_range(aapl: pd.DataFrame) -> None:
+    test = lr_range_test(MACrossover(), aapl, lr_min=1e-5, lr_max=10.0, steps=60, progress=False)
+    assert 1e-5 <= test.suggestion <= 10.0 and math.isfinite(test.suggestion)
+    lr = test.table["lr"].to_numpy()
+    np.testing.assert_allclose(lr[1:] / lr[:-1], (10.0 / 1e-5) ** (1 / 59))  # exponential growth
+    assert lr[0] == pytest.approx(1e-5)
+    if test.method == "steepest":  # the suggestion is where the smoothed loss falls fastest
+        slope = np.gradient(test.table["smoothed"].to_numpy(), np.log(lr))
+        assert test.suggestion == pytest.approx(lr[int(np.argmin(slope))])
+    assert test.table["smoothed"].iloc[-1] < test.initial_loss  # the loss fell over the test
+    fig = test.plot()
+    assert isinstance(fig, Figure) and fig.axes[0].get_xscale() == "log"
+    fig.savefig(__import__("io").BytesIO(), format="png")
+    json.dumps(test.to_dict())
+
+
+def test_range_test_stops_when_the_loss_blows_up(aapl: pd.DataFrame) -> None:
+    test = lr_range_test(MACrossover(), aapl, lr_min=1e-4, lr_max=1e6, steps=50, optimizer="adam", progress=False)
+    assert test.blowup_lr is not None and 1e-4 <= test.blowup_lr <= 1e6
+    assert len(test.table) < 50  # stopped early, without raising
+    assert np.isfinite(test.table[["loss", "smoothed"]].to_numpy()).all()
+    assert 1e-4 <= test.suggestion < test.blowup_lr
+    assert "blew up" in test.summary()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"lr_min": 1.0, "lr_max": 0.1}, "lr_min=1.0 must be below lr_max=0.1"),
+    ({"lr_min": 0.0}, "lr=0.0 must be a positive"),
+    ({"steps": 2}, "steps=2 must be an integer >= 3"),
+    ({"beta": 1.0}, "beta=1.0 must be in"),
+    ({"epochs": 5}, "epochs=5 cannot be set"),
+])
+def test_range_test_argument_checks(aapl: pd.DataFrame, kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        lr_range_test(MACrossover(), aapl, **kwargs)  # type: ignore[arg-type]
