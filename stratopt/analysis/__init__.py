@@ -7,13 +7,14 @@ parameters and which days drive the gradient) and gradient flow through neural p
 from __future__ import annotations
 
 from stratopt.analysis._credit import CreditResult, credit_assignment
+from stratopt.analysis._critical_points import find_critical_points
 from stratopt.analysis._gradient_flow import (
     GradientFlowResult,
     GradientFlowSweep,
     gradient_flow,
     gradient_flow_sweep,
 )
-from stratopt.analysis._landscape import Landscape, find_critical_points, loss_landscape
+from stratopt.analysis._landscape import Landscape, loss_landscape
 from stratopt.analysis._learning_rates import (
     LRComparison,
     compare_learning_rates,

@@ -1,8 +1,9 @@
 """Loss landscapes: a rule's soft and hard loss over a grid of two parameters, in batched passes.
 
-The grid goes into the rule's batch dimension (one parameter set per start), so a 100 x 100
-grid is about forty batched forward passes, not 10,000 single ones. Critical points are found
-on the grid by :func:`find_critical_points`, a pure function of a 2D array.
+The grid goes into the rule's batch dimension (one parameter set per start): a 100 x 100 grid
+on one stock is a few hundred batched passes over square tiles of about 60 points, not 20,000
+single-rule passes, and hard rules that round to the same windows are evaluated once. Critical
+points come from :func:`~stratopt.analysis.find_critical_points`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from scipy import ndimage
 from torch import Tensor
 
 from stratopt import objectives as obj
 from stratopt._market import MarketData
+from stratopt.analysis._critical_points import find_critical_points
 from stratopt.errors import ConfigError
 from stratopt.pnl import Allocation, net_returns
 from stratopt.rules._base import Rule
@@ -33,138 +34,10 @@ if TYPE_CHECKING:
 
     from stratopt.training._result import FitResult
 
-__all__ = ["Landscape", "find_critical_points", "loss_landscape"]
+__all__ = ["Landscape", "loss_landscape"]
 
 Spacing = Literal["auto", "linear", "log"]
 Surface = Literal["soft", "hard"]
-
-_EIGHT = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
-
-
-# --------------------------------------------------------------------------- critical points
-def _neighbours(a: np.ndarray, fill: float) -> np.ndarray:
-    """The 8 neighbours of every cell, shaped (8, ny, nx); ``fill`` outside the grid."""
-    p = np.pad(a.astype(float), 1, constant_values=fill)
-    ny, nx = a.shape
-    return np.stack([p[1 + dy : 1 + dy + ny, 1 + dx : 1 + dx + nx] for dy, dx in _EIGHT])
-
-
-def _rank(a: np.ndarray) -> np.ndarray:
-    """Rank of every cell (ties broken in raster order; NaN last), as float for padding."""
-    order = np.argsort(np.where(np.isnan(a), np.inf, a).ravel(), kind="stable")
-    rank = np.empty(a.size)
-    rank[order] = np.arange(a.size)
-    return rank.reshape(a.shape)
-
-
-def find_critical_points(
-    z: np.ndarray, *, stationary_within: float = 1.0, plateau_tol: float = 0.02, min_plateau: int = 9
-) -> pd.DataFrame:
-    """Local minima, saddle points and plateaus of a surface sampled on a regular grid.
-
-    Finite differences on the grid: central (one-sided at the edges) for the gradient, the
-    3-point and 4-corner stencils for the Hessian.
-
-    * **minimum**: lower than all 8 neighbours. Cells of exactly equal value that touch form one
-      flat minimum when every neighbour of the group is higher (one row, ``size`` cells);
-      reported wherever it lies, with ``edge=True`` on the grid boundary (the true minimum may
-      be outside the range).
-    * **saddle**: an interior cell whose Hessian has eigenvalues of both signs (determinant
-      < 0) where the gradient is about 0: the stationary point of the local quadratic model
-      (the Newton step ``H^-1 g``) lies within ``stationary_within`` grid cells along each axis,
-      and the gradient norm is the smallest among the 8 neighbours (one cell per saddle; a grid
-      rarely hits the exact point where the gradient vanishes).
-    * **plateau**: a connected region (8-neighbour) of at least ``min_plateau`` cells where the
-      gradient norm is below ``plateau_tol``; one row per region at its lowest cell. For this
-      test the surface is scaled to [0, 1] by its range on the grid and each axis to [0, 1], so
-      the norm is unit-free: 1 is a slope that would cross the whole loss range over the whole
-      axis, and 0.02 (the default) is 2% of that.
-
-    Parameters
-    ----------
-    z
-        Values shaped (ny, nx), rows along the second axis ``y``; NaN cells are never critical.
-    stationary_within, plateau_tol, min_plateau
-        Thresholds described above.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``kind``, ``iy``, ``ix``, ``value``, ``grad_norm`` (the scaled norm above),
-        ``size`` (cells), ``edge``.
-
-    Examples
-    --------
-    >>> u = np.linspace(-1, 1, 21)
-    >>> xx, yy = np.meshgrid(u, u)
-    >>> print(find_critical_points(xx**2 - yy**2)[["kind", "iy", "ix", "edge"]].to_string(index=False))
-       kind  iy  ix  edge
-    minimum   0  10  True
-    minimum  20  10  True
-     saddle  10  10 False
-    """
-    z = np.asarray(z, dtype=float)
-    if z.ndim != 2 or min(z.shape) < 3:
-        raise ConfigError(f"the surface must be 2D with at least 3 x 3 points, got shape {z.shape}")
-    if not (stationary_within > 0 and plateau_tol > 0) or min_plateau < 1:
-        raise ConfigError(
-            f"stationary_within={stationary_within}, plateau_tol={plateau_tol} must be > 0 and "
-            f"min_plateau={min_plateau} >= 1"
-        )
-    ny, nx = z.shape
-    columns = ["kind", "iy", "ix", "value", "grad_norm", "size", "edge"]
-    if not np.isfinite(z).any():
-        return pd.DataFrame(columns=columns)
-    lo, hi = np.nanmin(z), np.nanmax(z)
-    s = (z - lo) / (hi - lo) if hi > lo else np.where(np.isnan(z), np.nan, 0.0)
-    gy, gx = np.gradient(s, 1.0 / (ny - 1), 1.0 / (nx - 1))
-    g = np.hypot(gx, gy)
-    edge = np.ones_like(z, dtype=bool)
-    edge[1:-1, 1:-1] = False
-    rows: list[dict[str, Any]] = []
-
-    def add(kind: str, iy: int, ix: int, size: int) -> None:
-        rows.append({"kind": kind, "iy": iy, "ix": ix, "value": z[iy, ix], "grad_norm": g[iy, ix],
-                     "size": size, "edge": bool(edge[iy, ix])})
-
-    # minima: cells no higher than any neighbour, grouped with equal-valued neighbours; a group
-    # that touches an equal cell outside it drains through that cell (a terrace, not a minimum)
-    zz = np.where(np.isnan(z), np.inf, z)
-    nb = _neighbours(zz, np.inf)
-    low = np.isfinite(zz) & (zz <= nb).all(axis=0)
-    labels, n_groups = ndimage.label(low, structure=np.ones((3, 3)))
-    drains = low & ((nb == zz) & ~_neighbours(low, 0).astype(bool)).any(axis=0)
-    bad = set(np.unique(labels[drains]).tolist())
-    for lab in range(1, n_groups + 1):
-        if lab not in bad:
-            cells = np.argwhere(labels == lab)
-            add("minimum", int(cells[0][0]), int(cells[0][1]), len(cells))
-    # saddles: mixed-sign Hessian, Newton step to the stationary point within the cell, and
-    # the locally smallest gradient (in grid-step units here: the step is scale-free)
-    sy, sx = np.gradient(s)
-    c = s[1:-1, 1:-1]
-    fxx = s[1:-1, 2:] - 2 * c + s[1:-1, :-2]
-    fyy = s[2:, 1:-1] - 2 * c + s[:-2, 1:-1]
-    fxy = (s[2:, 2:] - s[2:, :-2] - s[:-2, 2:] + s[:-2, :-2]) / 4
-    det = fxx * fyy - fxy**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        step_x = (fyy * sx[1:-1, 1:-1] - fxy * sy[1:-1, 1:-1]) / det
-        step_y = (fxx * sy[1:-1, 1:-1] - fxy * sx[1:-1, 1:-1]) / det
-    near = np.zeros_like(edge)
-    near[1:-1, 1:-1] = (det < 0) & (np.maximum(abs(step_x), abs(step_y)) <= stationary_within)
-    grank = _rank(g)
-    saddle = near & (grank < _neighbours(grank, np.inf)).all(axis=0) & ~low
-    for iy, ix in np.argwhere(saddle):
-        add("saddle", int(iy), int(ix), 1)
-    # plateaus
-    labels, n_flat = ndimage.label(g < plateau_tol, structure=np.ones((3, 3)))
-    for lab in range(1, n_flat + 1):
-        cells = np.argwhere(labels == lab)
-        if len(cells) >= min_plateau:
-            iy, ix = cells[np.argmin(zz[labels == lab])]
-            add("plateau", int(iy), int(ix), len(cells))
-    return pd.DataFrame(rows, columns=columns)
-
 
 # ------------------------------------------------------------------------- batched evaluation
 def _batched(rule: Rule, k: int) -> Rule:
