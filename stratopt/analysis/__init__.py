@@ -15,13 +15,9 @@ from stratopt.analysis._gradient_flow import (
     gradient_flow_sweep,
 )
 from stratopt.analysis._landscape import Landscape, loss_landscape
-from stratopt.analysis._learning_rates import (
-    LRComparison,
-    compare_learning_rates,
-    loss_curve_verdict,
-    steps_to_fraction,
-)
+from stratopt.analysis._learning_rates import LRComparison, compare_learning_rates
 from stratopt.analysis._lr_range import LRRangeTest, lr_range_test
+from stratopt.analysis._lr_verdicts import loss_curve_verdict, steps_to_fraction
 
 __all__ = [
     "CreditResult",

@@ -1,7 +1,7 @@
 """Learning-rate comparison: the same fit at several learning rates, with a verdict per run.
 
-The verdicts are pure functions of a loss curve (:func:`loss_curve_verdict`,
-:func:`steps_to_fraction`), so their rules can be read and tested on synthetic curves.
+The runs are made by :mod:`stratopt.analysis._lr_runs` (batched when exact); the verdicts are
+pure functions of a loss curve in :mod:`stratopt.analysis._lr_verdicts`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,19 @@ import torch
 
 from stratopt._market import MarketData
 from stratopt.analysis._lr_runs import can_vectorize, run_fits
+from stratopt.analysis._lr_verdicts import (
+    BLOWUP_PROGRESS,
+    GOOD_PROGRESS,
+    OSC_LARGE_CHANGE,
+    OSC_MAX_NET,
+    OSC_MIN_FLIPS,
+    OSC_RUN_FLIPS,
+    STEPS_FRACTION,
+    TAIL,
+    curve_stats,
+    loss_curve_verdict,
+    steps_to_fraction,
+)
 from stratopt.errors import ConfigError
 from stratopt.rules._base import Rule
 from stratopt.training._fit import fit
@@ -27,134 +40,9 @@ from stratopt.training._result import _jsonable
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = [
-    "BLOWUP_PROGRESS",
-    "GOOD_PROGRESS",
-    "OSC_LARGE_CHANGE",
-    "OSC_MAX_NET",
-    "OSC_MIN_FLIPS",
-    "STEPS_FRACTION",
-    "LRComparison",
-    "Verdict",
-    "check_lrs",
-    "compare_learning_rates",
-    "loss_curve_verdict",
-    "steps_to_fraction",
-]
-
-Verdict = Literal["diverged", "oscillating", "too_slow", "good"]
-
-#: ``diverged`` also when the final loss ends above the initial loss by more than this share of
-#: |initial - best loss of all runs| (a bounded loss such as a Sharpe cannot blow up to infinity).
-BLOWUP_PROGRESS = -0.5
-#: Steps to reach this fraction of the way from the initial loss to the best loss of all runs.
-STEPS_FRACTION = 0.95
-#: ``good`` needs the final loss to have covered at least this fraction of that way.
-GOOD_PROGRESS = 0.9
-#: A loss change is large when it exceeds this fraction of |initial - best loss of all runs|.
-OSC_LARGE_CHANGE = 0.01
-#: ``oscillating`` needs at least this share of the second half's steps to reverse a large change...
-OSC_MIN_FLIPS = 0.25
-#: ...and the second half's net decrease to be below this share of its total movement.
-OSC_MAX_NET = 0.1
-#: The final loss is the median over this last share of the epochs (robust to a last bounce).
-TAIL = 0.1
-#: Curves shorter than this are never called oscillating (too few steps to judge).
-OSC_MIN_EPOCHS = 10
+__all__ = ["LRComparison", "check_lrs", "compare_learning_rates"]
 
 _FORBIDDEN = {"lr": "pass the learning rates in lrs", "seed": "pass the seeds in seeds"}
-
-
-# ----------------------------------------------------------------------------- curve analysis
-def _span(initial: float, best_loss: float) -> float:
-    """How far the best run got below this curve's start (nan when no run improved)."""
-    span = initial - best_loss
-    return span if span > 1e-12 * max(1.0, abs(initial)) else math.nan
-
-
-def steps_to_fraction(loss: Sequence[float] | np.ndarray, *, best_loss: float,
-                      fraction: float = STEPS_FRACTION) -> int | None:
-    """First epoch at which a loss curve has covered ``fraction`` of the way to ``best_loss``.
-
-    The target is ``loss[0] + fraction * (best_loss - loss[0])``, which works for negative
-    losses (a negative Sharpe) as well as positive ones. Epoch ``e``'s loss is measured after
-    ``e`` optimiser steps, so the answer is a number of steps.
-
-    Returns
-    -------
-    int or None
-        None when the curve never gets there, or when ``best_loss`` is not below ``loss[0]``.
-
-    Examples
-    --------
-    >>> steps_to_fraction([-0.2, -0.5, -0.9, -0.99, -1.0], best_loss=-1.0)
-    3
-    """
-    curve = np.asarray(loss, dtype=float)
-    span = _span(float(curve[0]), best_loss)
-    if math.isnan(span):
-        return None
-    hit = np.flatnonzero(curve <= curve[0] - fraction * span)
-    return int(hit[0]) if hit.size else None
-
-
-def _curve_stats(curve: np.ndarray, best_loss: float) -> dict[str, float]:
-    span = _span(float(curve[0]), best_loss)
-    tail = curve[-max(1, math.ceil(TAIL * len(curve))):]
-    final = float(np.median(tail))
-    progress = (curve[0] - final) / span if not math.isnan(span) else math.nan
-    second = curve[len(curve) // 2:]
-    d = np.diff(second)
-    large = np.abs(d) > OSC_LARGE_CHANGE * (span if not math.isnan(span) else max(abs(curve[0]), 1e-12))
-    flips = (np.sign(d[1:]) != np.sign(d[:-1])) & large[1:] & large[:-1]
-    flip_rate = float(flips.sum() / (d.size - 1)) if d.size > 1 else 0.0
-    movement = float(np.abs(d).sum())
-    net = float(second[0] - second[-1]) / movement if movement > 0 else 1.0
-    return {"final_loss": final, "progress": float(progress), "flip_rate": flip_rate, "net_share": net}
-
-
-def loss_curve_verdict(loss: Sequence[float] | np.ndarray, *, best_loss: float, diverged: bool = False) -> Verdict:
-    """Classify one training run from its loss curve, given the best loss of all runs.
-
-    Rules, applied in this order:
-
-    * ``diverged``: the fit reported divergence (non-finite loss or gradient, loss above
-      ``initial + 50 * max(1, |initial|)``, or a bounded parameter thrown onto its bound), the
-      curve holds a non-finite value, or the loss blew up within its bounds: the final loss
-      (median of the last 10% of epochs) ends above the initial loss by more than half of
-      ``|initial - best_loss|`` (:data:`BLOWUP_PROGRESS`).
-    * ``oscillating``: at least :data:`OSC_MIN_EPOCHS` epochs; in the second half of the run at
-      least :data:`OSC_MIN_FLIPS` (25%) of the steps reverse the sign of a large loss change
-      (both changes above :data:`OSC_LARGE_CHANGE`, 1% of ``|initial - best_loss|``), and the
-      loss is not decreasing: the second half's net decrease is below :data:`OSC_MAX_NET` (10%)
-      of its total movement (the sum of ``|change|``).
-    * ``too_slow``: the final loss (median of the last 10% of epochs) has covered less than
-      :data:`GOOD_PROGRESS` (90%) of the way from the initial loss to ``best_loss``; also when
-      no run improved on its initial loss at all. A run stuck in a worse local minimum is
-      reported here too: it did not get to the best loss in the epochs given.
-    * ``good``: everything else.
-
-    Examples
-    --------
-    >>> epochs = np.arange(100)
-    >>> loss_curve_verdict(-1 + np.exp(-epochs / 5), best_loss=-1.0)
-    'good'
-    >>> loss_curve_verdict(-1e-3 * epochs / 100, best_loss=-1.0)
-    'too_slow'
-    >>> loss_curve_verdict(0.3 * (-1.0) ** epochs, best_loss=-1.0)
-    'oscillating'
-    """
-    curve = np.asarray(loss, dtype=float)
-    if diverged or curve.size == 0 or not np.isfinite(curve).all():
-        return "diverged"
-    s = _curve_stats(curve, best_loss)
-    if s["progress"] < BLOWUP_PROGRESS:
-        return "diverged"
-    if curve.size >= OSC_MIN_EPOCHS and s["flip_rate"] >= OSC_MIN_FLIPS and s["net_share"] < OSC_MAX_NET:
-        return "oscillating"
-    if math.isnan(s["progress"]) or s["progress"] < GOOD_PROGRESS:
-        return "too_slow"
-    return "good"
 
 
 # ----------------------------------------------------------------------------------- result
@@ -210,7 +98,7 @@ class LRComparison:
             "config": self.config, "best_loss": self.best_loss, "recommended_lr": self.recommended_lr,
             "thresholds": {"blowup_progress": BLOWUP_PROGRESS, "steps_fraction": STEPS_FRACTION, "good_progress": GOOD_PROGRESS,
                            "osc_large_change": OSC_LARGE_CHANGE, "osc_min_flips": OSC_MIN_FLIPS,
-                           "osc_max_net": OSC_MAX_NET, "tail": TAIL},
+                           "osc_max_net": OSC_MAX_NET, "osc_run_flips": OSC_RUN_FLIPS, "tail": TAIL},
             "runs": self.runs.astype(object).where(self.runs.notna(), None).to_dict(orient="records"),
         }
         if history:
@@ -352,7 +240,12 @@ def compare_learning_rates(
         raise ConfigError(f"n_starts={fit_kwargs['n_starts']!r}: a comparison trains one start per run; "
                           "vary seeds instead")
     dtype = fit_kwargs.get("dtype", torch.float64)
-    data = prices.to(dtype=dtype) if isinstance(prices, MarketData) else MarketData.from_prices(prices, dtype=dtype)
+    if isinstance(prices, MarketData):
+        data = prices if prices.dtype == dtype else prices.to(dtype=dtype)
+    else:
+        data = MarketData.from_prices(prices, dtype=dtype)
+    if fit_kwargs.get("device") is not None:  # once here, not once per fit
+        data = data.to(device=fit_kwargs["device"])
     args = {**fit_kwargs, "optimizer": optimizer, "epochs": epochs, "batch_days": batch_days,
             "temperature": temperature, "select": select}
     batched = vectorize and can_vectorize(optimizer, fit_kwargs)
@@ -372,7 +265,7 @@ def compare_learning_rates(
     for r, h in zip(runs, frames):
         curve = h["tracked_loss"].to_numpy(dtype=float)
         diverged = r.status == "diverged" or bool(h["diverged"].any())
-        stats = _curve_stats(curve, best) if np.isfinite(curve).all() else {
+        stats = curve_stats(curve, best) if np.isfinite(curve).all() else {
             "final_loss": math.nan, "progress": math.nan, "flip_rate": math.nan}
         m = r.metrics
         val = m.get("validation", {})
@@ -394,7 +287,7 @@ def compare_learning_rates(
               "lrs": sorted(rates), "seeds": seed_list, "batch_days": batch_days,
               "temperature": list(temperature) if isinstance(temperature, tuple) else temperature,
               "select": select, "vectorized": batched, "n_days": data.n_days, "tickers": list(data.tickers),
-              "fit_kwargs": {k: v for k, v in fit_kwargs.items() if k not in ("callbacks", "train_days", "dtype")
-                             and not callable(v)}}
+              "fit_kwargs": {k: v if isinstance(v, (bool, int, float, str, list, tuple, dict)) else str(v)
+                             for k, v in fit_kwargs.items() if k not in ("callbacks", "train_days")}}
     history = history.sort_values(["lr", "seed", "epoch"], kind="stable").reset_index(drop=True)
     return LRComparison(runs=table, history=history, best_loss=best, config=config)

@@ -143,8 +143,9 @@ def lr_range_test(
     The suggestion, clipped to ``[lr_min, lr_max]``:
 
     * ``"steepest"``: the rate where the smoothed loss falls fastest per log-rate (most negative
-      ``d smoothed / d log lr``), provided it fell by at least ``RANGE_MIN_DROP`` (1%) of
-      ``|initial|`` before any blow-up;
+      ``d smoothed / d log lr``) on its way down to its lowest value (what follows the lowest
+      point is instability, not descent), provided it fell by at least ``RANGE_MIN_DROP`` (1%)
+      of ``|initial|`` before any blow-up;
     * ``"blowup"``: otherwise a tenth of the rate at which the loss blew up;
     * ``"minimum"``: otherwise (no descent, no blow-up) the rate of the lowest smoothed loss.
 
@@ -222,6 +223,8 @@ def lr_range_test(
 def _suggest(table: pd.DataFrame, initial: float, blow_step: int | None,
              blowup_lr: float | None) -> tuple[float, Method]:
     usable = table if blow_step is None else table[table["step"] < blow_step]
+    if len(usable):  # the descent ends where the smoothed loss is lowest; later is instability
+        usable = usable.iloc[: int(np.argmin(usable["smoothed"].to_numpy())) + 1]
     sm = usable["smoothed"].to_numpy()
     if len(sm) >= 3 and initial - sm.min() >= RANGE_MIN_DROP * max(abs(initial), 1e-12):
         slope = np.gradient(sm, np.log(usable["lr"].to_numpy()))

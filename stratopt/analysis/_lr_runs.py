@@ -115,7 +115,7 @@ def _scaled(objective: Callable[..., Tensor], scale: Tensor) -> Callable[..., Te
         if score.shape[0] % n:  # fit's final one-start report; recomputed unscaled by _batched
             return score
         # window batches are laid out start-major: (start, window) -> start * windows + window
-        return score * scale.to(score.dtype).repeat_interleave(score.shape[0] // n)
+        return score * scale.to(device=score.device, dtype=score.dtype).repeat_interleave(score.shape[0] // n)
 
     return scaled_objective
 

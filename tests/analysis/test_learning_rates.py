@@ -71,6 +71,17 @@ def test_verdicts_on_synthetic_curves() -> None:
     assert loss_curve_verdict(0.3 * (-1.0) ** np.arange(9), best_loss=-1.0) != "oscillating"  # too short to judge
 
 
+def test_overshooting_to_a_worse_place_is_oscillating_not_slow() -> None:
+    t = np.arange(200)
+    # within 95% of the best by epoch 3, then thrown back to 70% of the way and stuck there
+    overshoot = np.where(t < 5, -0.2 - 0.8 * (1 - np.exp(-t)), -0.2 - 0.56)
+    assert steps_to_fraction(overshoot, best_loss=-1.0) == 3
+    assert loss_curve_verdict(overshoot, best_loss=-1.0) == "oscillating"
+    # bouncing +-0.1 for 40 epochs, then settling at 70% of the way: >= 10% of steps reversed
+    bounce_then_stuck = np.where(t < 40, -0.5 + 0.1 * (-1.0) ** t, -0.76)
+    assert loss_curve_verdict(bounce_then_stuck, best_loss=-1.0) == "oscillating"
+
+
 def test_oscillation_needs_no_net_progress() -> None:
     t = np.arange(200)
     # large alternating changes on a steady slide down: moving, not oscillating
@@ -147,7 +158,16 @@ def test_options_not_linear_in_the_loss_scale_run_one_by_one(aapl: pd.DataFrame,
     assert not res.config["vectorized"]
 
 
-@pytest.mark.slow
+def test_device_and_dtype_options_pass_through(aapl: pd.DataFrame) -> None:
+    import torch
+
+    res = compare_learning_rates(MACrossover(), aapl, [0.1, 1.0], epochs=3, device="cpu", dtype=torch.float32,
+                                 progress=False)
+    assert res.config["vectorized"] and res.config["fit_kwargs"]["device"] == "cpu"
+    json.dumps(res.to_dict())  # a dtype in the config is written as text
+    assert np.isfinite(res.runs["train_soft_sharpe"]).all()
+
+
 def test_a_real_oscillating_run() -> None:
     # Plain gradient descent at lr 2 bounces between two sides of the minimum (period 2).
     prices = load_prices("sp500", tickers=["AAPL"], start="2000-01-01", end="2009-12-31")
@@ -224,9 +244,10 @@ def test_range_test_suggests_a_rate_inside_the_range(aapl: pd.DataFrame) -> None
     lr = test.table["lr"].to_numpy()
     np.testing.assert_allclose(lr[1:] / lr[:-1], (10.0 / 1e-5) ** (1 / 59))  # exponential growth
     assert lr[0] == pytest.approx(1e-5)
-    if test.method == "steepest":  # the suggestion is where the smoothed loss falls fastest
-        slope = np.gradient(test.table["smoothed"].to_numpy(), np.log(lr))
-        assert test.suggestion == pytest.approx(lr[int(np.argmin(slope))])
+    assert test.method == "steepest"  # where the smoothed loss falls fastest on its way down
+    down = int(np.argmin(test.table["smoothed"].to_numpy())) + 1
+    slope = np.gradient(test.table["smoothed"].to_numpy()[:down], np.log(lr[:down]))
+    assert test.suggestion == pytest.approx(lr[int(np.argmin(slope))])
     assert test.table["smoothed"].iloc[-1] < test.initial_loss  # the loss fell over the test
     fig = test.plot()
     assert isinstance(fig, Figure) and fig.axes[0].get_xscale() == "log"
