@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "compare-lr",
         help="compare learning rates: verdict, speed and final Sharpe per rate",
         description="Train the same rule from the same start at each learning rate and print, per "
-        "rate, a verdict (good, too_slow, oscillating, diverged), the steps to 95%% of the best loss "
+        "rate, a verdict (good, too_slow, oscillating, diverged), the steps to 95% of the way to the best loss "
         f"of all runs and the final soft and hard Sharpe ratios on train and validation days. "
         f"Uses the bundled data ({DEFAULT_TICKER} unless --tickers or a SOURCE is given).",
     )
@@ -53,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--validation", type=float, default=0.2, help="fraction of last days held out (default 0.2)")
     parser.add_argument("--cost-bps", type=float, default=5.0, help="trading cost in basis points (default 5)")
     parser.add_argument("--range-test", action="store_true",
-                        help="also run Smith's learning-rate range test and print its suggestion")
+                        help="also run Smith's learning-rate range test (from min(lrs)/10 to max(lrs)*10) "
+                        "and print its suggested rate")
     parser.add_argument("--plot", metavar="PATH", help="save the comparison figure (PNG)")
     parser.add_argument("--range-plot", metavar="PATH", help="save the range-test figure (implies --range-test)")
     parser.add_argument("--json", metavar="PATH", help="write the runs table, thresholds and config as JSON")
