@@ -11,8 +11,22 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from stratopt import metrics, objectives, rules, stats
+from stratopt import analysis, metrics, objectives, rules, stats
 from stratopt._market import MarketData
+from stratopt.analysis import (
+    CreditResult,
+    GradientFlowResult,
+    GradientFlowSweep,
+    Landscape,
+    LRComparison,
+    LRRangeTest,
+    compare_learning_rates,
+    credit_assignment,
+    gradient_flow,
+    gradient_flow_sweep,
+    loss_landscape,
+    lr_range_test,
+)
 from stratopt.backtest import BacktestResult, backtest
 from stratopt.causality import check_causality
 from stratopt.data import datasets, load_prices, validate_prices
@@ -51,11 +65,17 @@ __all__ = [
     "BacktestResult",
     "Blend",
     "ConfigError",
+    "CreditResult",
     "DataError",
     "DataRepairWarning",
     "DataUnavailableError",
     "DivergenceWarning",
     "FitResult",
+    "GradientFlowResult",
+    "GradientFlowSweep",
+    "LRComparison",
+    "LRRangeTest",
+    "Landscape",
     "LookAheadError",
     "MACrossover",
     "MLPPolicy",
@@ -72,11 +92,18 @@ __all__ = [
     "VolTarget",
     "WalkForward",
     "WalkForwardResult",
+    "analysis",
     "backtest",
     "check_causality",
+    "compare_learning_rates",
+    "credit_assignment",
     "datasets",
     "fit",
+    "gradient_flow",
+    "gradient_flow_sweep",
     "load_prices",
+    "loss_landscape",
+    "lr_range_test",
     "metrics",
     "minimize",
     "net_returns",

@@ -141,3 +141,11 @@ def test_non_editable_install_in_a_fresh_venv_loads_bundled_data(tmp_path: Path)
     )
     assert cli.returncode == 0, cli.stderr
     assert "20 tickers, 8313 rows, 1990-01-02 to 2022-12-28" in cli.stdout
+
+
+def test_public_api_names_resolve_and_are_sorted() -> None:
+    import stratopt
+
+    assert all(hasattr(stratopt, name) for name in stratopt.__all__)
+    for module in (stratopt.analysis, stratopt.rules, stratopt.stats, stratopt.data, stratopt.model_selection):
+        assert all(hasattr(module, name) for name in module.__all__)
