@@ -80,20 +80,22 @@ def scale_grads(params: Sequence[Tensor], scale: Tensor, n: int) -> None:
 
 
 def history_rows(epoch: int, loss: Tensor, train_sharpe: Tensor, val_sharpe: Tensor, hard_sharpe: Tensor,
-                  grad_norm: Tensor,
-                  opt: torch.optim.Optimizer, tau: float, model: Rule, diverged_at: Tensor,
-                  has_val: bool) -> list[dict[str, Any]]:
-    values = model.batch_params()
+                 grad_norm: Tensor, opt: torch.optim.Optimizer, tau: float, model: Rule, diverged_at: Tensor,
+                 has_val: bool) -> list[dict[str, Any]]:
+    """One history row per start (plain lists, no DataFrame per epoch: this runs every step)."""
+    with torch.no_grad():
+        values = {name: spec.to_natural(owner._raw[spec.name]).tolist() for name, owner, spec in model.named_specs()}
+    columns = {
+        "loss": loss.tolist(),
+        "train_sharpe": train_sharpe.tolist(),
+        "val_sharpe": val_sharpe.tolist() if has_val else [math.nan] * model.batch_size,
+        "monitor_hard_sharpe": hard_sharpe.tolist(),
+        "grad_norm": grad_norm.tolist(),
+    }
+    dead = ((diverged_at >= 0) & (diverged_at <= epoch)).tolist()
     lr_now = opt.param_groups[0]["lr"]
-    out = []
-    for b in range(model.batch_size):
-        row = {
-            "epoch": epoch, "start": b, "loss": float(loss[b]), "train_sharpe": float(train_sharpe[b]),
-            "val_sharpe": float(val_sharpe[b]) if has_val else math.nan,
-            "monitor_hard_sharpe": float(hard_sharpe[b]),
-            "grad_norm": float(grad_norm[b]), "lr": lr_now, "temperature": tau,
-            "diverged": bool(0 <= int(diverged_at[b]) <= epoch),
-        }
-        row.update({k: float(v) for k, v in values.iloc[b].items()})
-        out.append(row)
-    return out
+    return [
+        {"epoch": epoch, "start": b, **{k: v[b] for k, v in columns.items()}, "lr": lr_now, "temperature": tau,
+         "diverged": dead[b], **{k: v[b] for k, v in values.items()}}
+        for b in range(model.batch_size)
+    ]

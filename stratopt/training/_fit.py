@@ -220,6 +220,9 @@ def fit(
             loss = loss + l2_penalty * obj.l2_penalty(params, init_raw)
         return loss, soft_sharpe
 
+    # the soft monitor feeds early stopping, select="soft" and the validation Sharpe history
+    need_soft_monitor = early_stopping is not None or select == "soft" or split.has_validation
+
     def monitor_loss() -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """On the validation days (train days without validation): soft loss at the final
         temperature and its Sharpe, and the HARD rule's loss (exact costs) and Sharpe."""
@@ -227,6 +230,9 @@ def fit(
             d, first_day = (data, split.n_train - 1) if split.has_validation else (train, 0)
             out = []
             for tau, smooth in ((t_end, True), (0.0, False)):
+                if smooth and not need_soft_monitor:  # nothing reads it: save a forward pass
+                    out += [torch.full((n,), math.nan), torch.full((n,), math.nan)]
+                    continue
                 r = net_returns(model(d, temperature=tau), d, cost_bps=cost_bps, slippage=slippage,
                                 allocation_scheme=allocation, smooth=smooth)[:, first_day:]
                 if keep is not None and not split.has_validation:
@@ -328,6 +334,7 @@ def fit(
             for p, b in zip(params, kept):
                 m = torch.isfinite(best_value).reshape(n, *([1] * (p.dim() - 1))).to(p.device)
                 p.copy_(torch.where(m, b, p))
+    need_soft_monitor = True  # the final ranking and the starts table report it
     soft_final, _, hard_final, _ = monitor_loss()
     final_monitor = (hard_final if select == "hard" else soft_final).double().cpu()
     rank = torch.where(live | (status == "diverged"), final_monitor, torch.full_like(final_monitor, math.inf))
