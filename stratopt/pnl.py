@@ -25,6 +25,10 @@ __all__ = ["Allocation", "allocation", "holdings", "net_returns"]
 
 Allocation = Literal["equal_risk", "equal"]
 
+#: Floor of an asset's volatility in equal-risk allocation, as a share of the cross-sectional
+#: median that day: no asset gets more than four times the median asset's capital.
+MIN_VOL_SHARE = 0.25
+
 #: Smoothing of |x| in training costs; see :func:`stratopt.ops.smooth_abs` for the error bound.
 SMOOTH_ABS_EPS = 1e-4
 
@@ -33,7 +37,8 @@ def allocation(data: MarketData, scheme: Allocation = "equal_risk", *, vol_span:
     """Capital share of each asset per day (days, assets); rows sum to 1 over listed assets.
 
     ``"equal_risk"`` weights assets by inverse causal EWMA volatility (known at the close of
-    ``t``), so each contributes about the same risk; ``"equal"`` splits capital evenly. A single
+    ``t``), so each contributes about the same risk, with each volatility floored at
+    :data:`MIN_VOL_SHARE` of the day's cross-sectional median; ``"equal"`` splits capital evenly. A single
     asset always gets 1.
     """
     if scheme not in ("equal_risk", "equal"):
@@ -41,7 +46,16 @@ def allocation(data: MarketData, scheme: Allocation = "equal_risk", *, vol_span:
 
     def compute() -> Tensor:
         live = data.tradable.to(data.dtype)
-        raw = live / daily_vol(data, vol_span)[0] if scheme == "equal_risk" else live
+        if scheme == "equal_risk":
+            vol = daily_vol(data, vol_span)[0]
+            # a stale quote (a price that does not move for weeks, as in early bundled data) has
+            # near-zero volatility and would take almost all the capital: floor each asset's
+            # volatility at a quarter of the day's median across listed assets
+            listed_vol = torch.where(data.tradable, vol, torch.full_like(vol, float("nan")))
+            median = torch.nanmedian(listed_vol, dim=1, keepdim=True).values.nan_to_num(nan=0.0)
+            raw = live / torch.maximum(vol, MIN_VOL_SHARE * median)
+        else:
+            raw = live
         total = raw.sum(dim=1, keepdim=True)
         return torch.where(total > 0, raw / total.clamp_min(torch.finfo(raw.dtype).tiny), raw)
 

@@ -63,3 +63,14 @@ def test_negative_cost_rejected() -> None:
     data = _data([[100.0], [101.0]])
     with pytest.raises(ConfigError, match="cost_bps=-1"):
         net_returns(torch.zeros(1, 2, 1, dtype=torch.float64), data, cost_bps=-1)
+
+
+def test_equal_risk_caps_a_stale_quote_at_four_times_the_median_asset() -> None:
+    rng = np.random.default_rng(1)
+    idx = pd.bdate_range("2020-01-01", periods=200)
+    prices = pd.DataFrame({c: 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 200))) for c in "ABC"}, index=idx)
+    prices["STALE"] = 50.0  # never moves: zero volatility
+    w = allocation(MarketData.from_prices(prices), "equal_risk").numpy()
+    assert np.allclose(w.sum(1), 1.0)
+    ratio = w[100:, 3] / np.median(w[100:, :3], axis=1)
+    assert (ratio <= 4.0 * 1.3).all() and (ratio > 2.0).all()
