@@ -52,6 +52,9 @@ def naive_ema(x: torch.Tensor, span: torch.Tensor) -> torch.Tensor:
 
 def bench_forward_backward(data: MarketData, repeat: int) -> None:
     print("1) forward+backward of the training loss, MACrossover, 20 stocks x 8313 days")
+    warm = stratopt.MACrossover().with_starts(8, seed=0)
+    for _ in range(10):  # the first passes of a process pay for allocations and thread start-up
+        (-obj.sharpe(net_returns(warm(data, temperature=0.5), data, smooth=True))).sum().backward()
     print(f"{'dtype':>8} {'starts':>6} {'ms':>9} {'ms/start':>9}")
     for dtype in (torch.float64, torch.float32):
         d = data.to(dtype=dtype)
