@@ -195,10 +195,9 @@ class Landscape:
     def compare(self, fit_result: FitResult) -> pd.DataFrame:
         """The seed idea: the grid's best points against where gradient descent started and ended.
 
-        Rows ``grid best (hard)`` (what a grid search picks), ``grid best (soft)``, ``GD first
-        epoch`` and ``GD last epoch`` (the best start's history; the history records parameters
-        after each step, so the first row is one step from the start) and ``GD selected`` (the
-        fit's returned parameters). Every point is evaluated exactly on this landscape's data
+        Rows ``grid best (hard)`` (what a grid search picks), ``grid best (soft)``, ``GD start``
+        (the best start's parameters before the first step) and ``GD last epoch`` and ``GD
+        selected`` (the fit's returned parameters). Every point is evaluated exactly on this landscape's data
         and settings; GD points keep every parameter the fit reached, including ones this
         landscape holds fixed.
         """
@@ -209,9 +208,12 @@ class Landscape:
             raise ConfigError(f"the fit's history has no column(s) {missing}; fit the same rule as the landscape")
         rows = [{self.x: self.global_min[s][self.x], self.y: self.global_min[s][self.y], **self.fixed}
                 for s in ("hard", "soft")]
-        rows += [hist.iloc[0][names].to_dict(), hist.iloc[-1][names].to_dict(), fit_result.rule.params]
+        first = (fit_result.initial_starts.loc[fit_result.best_start, names].to_dict()
+                 if fit_result.initial_starts is not None else hist.iloc[0][names].to_dict())
+        rows += [first, hist.iloc[-1][names].to_dict(), fit_result.rule.params]
         table = self.evaluate({k: [r[k] for r in rows] for k in names})
-        table.index = pd.Index(["grid best (hard)", "grid best (soft)", "GD first epoch", "GD last epoch",
+        label = "GD start" if fit_result.initial_starts is not None else "GD first epoch"
+        table.index = pd.Index(["grid best (hard)", "grid best (soft)", label, "GD last epoch",
                                 "GD selected"], name="point")
         return table
 

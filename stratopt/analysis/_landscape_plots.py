@@ -28,8 +28,13 @@ def trajectory_paths(fit_result: FitResult, x: str, y: str) -> list[tuple[int, n
     if missing:
         raise ConfigError(f"the fit's history has no column(s) {missing}; fit the same rule as the landscape")
     paths = []
+    first = fit_result.initial_starts
     for start, rows in hist.sort_values(["start", "epoch"]).groupby("start", sort=True):
-        paths.append((int(start), rows[x].to_numpy(float), rows[y].to_numpy(float)))
+        xs, ys = rows[x].to_numpy(float), rows[y].to_numpy(float)
+        if first is not None:  # history rows are after each step: prepend where the start was
+            xs = np.concatenate([[first.loc[int(start), x]], xs])
+            ys = np.concatenate([[first.loc[int(start), y]], ys])
+        paths.append((int(start), xs, ys))
     paths.sort(key=lambda p: p[0] != fit_result.best_start)
     return paths
 

@@ -191,6 +191,7 @@ def fit(
         model = copy.deepcopy(rule)
     model = model.to(dtype=dtype, device=data.device)
     n = model.batch_size
+    initial_starts = model.batch_params()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = make_optimizer(params, optimizer, lr, momentum=momentum)
     sched = make_scheduler(opt, schedule, steps=epochs)
@@ -375,4 +376,5 @@ def fit(
             "train_end": str(data.dates[split.n_train - 1].date()),
         },
         data_hash=_data_hash(data),
+        initial_starts=initial_starts,
     )

@@ -87,6 +87,8 @@ class FitResult:
         The same for every start, with a ``start`` column (optimiser paths of a multi-start).
     starts
         Final parameters of every start, its monitored loss and the epoch it diverged (-1: no).
+    initial_starts
+        Parameters of every start before the first step (``history`` rows are after each step).
     status
         ``"converged"``, ``"early_stopped"``, ``"max_epochs"`` or ``"diverged"``.
     metrics
@@ -104,6 +106,7 @@ class FitResult:
     metrics: dict[str, dict[str, float]]
     config: dict[str, Any]
     data_hash: str
+    initial_starts: pd.DataFrame | None = None
     version: str = field(default_factory=lambda: _version())
 
     @property

@@ -199,8 +199,11 @@ def test_compare_evaluates_grid_best_and_where_gd_ended(
     land: Landscape, fitted: FitResult, prices: pd.DataFrame
 ) -> None:
     table = land.compare(fitted)
-    assert list(table.index) == ["grid best (hard)", "grid best (soft)", "GD first epoch", "GD last epoch",
+    assert list(table.index) == ["grid best (hard)", "grid best (soft)", "GD start", "GD last epoch",
                                  "GD selected"]
+    # the start is where the best start began, before any step (MACrossover's defaults for start 0)
+    start = fitted.initial_starts.loc[fitted.best_start]
+    assert table.loc["GD start", "fast"] == pytest.approx(start["fast"])
     assert table.loc["grid best (hard)", "hard_sharpe"] == pytest.approx(land.global_min["hard"]["hard_sharpe"])
     assert table.loc["GD selected", "hard_sharpe"] == pytest.approx(
         backtest(fitted.rule, prices).metrics["sharpe"], rel=1e-10)

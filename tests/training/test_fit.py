@@ -135,3 +135,9 @@ def test_float32_fit_matches_float64_closely(three_stocks: pd.DataFrame) -> None
     b = fit(MACrossover(), three_stocks, dtype=torch.float32, **kw)
     assert b.params == pytest.approx(a.params, rel=1e-3)
     assert b.metrics["validation"]["soft_sharpe"] == pytest.approx(a.metrics["validation"]["soft_sharpe"], abs=1e-3)
+
+
+def test_initial_starts_record_where_each_start_began(three_stocks: pd.DataFrame) -> None:
+    res = fit(MACrossover(fast=15, slow=90), three_stocks, n_starts=3, seed=2, epochs=2, progress=False)
+    assert res.initial_starts.loc[0].to_dict() == pytest.approx({"fast": 15.0, "slow": 90.0})
+    assert len(res.initial_starts) == 3
