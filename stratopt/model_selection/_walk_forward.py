@@ -145,16 +145,19 @@ def walk_forward(
         data = MarketData.from_prices(upto)
         test_dates = dates[test_lo:test_hi]
         sl = slice(test_lo - 1, test_hi - 1)  # returns earned over the test dates
-        cand = _hard_returns(res.batch_rule, data, cost_bps=cost_bps, allocation=allocation)[:, sl]
-        best = _hard_returns(res.rule, data, cost_bps=cost_bps, allocation=allocation)[0, sl]
+        # one hard pass over every start: the selected start's returns and holdings are a row of it
+        with torch.no_grad():
+            pos = res.batch_rule(data, temperature=0.0)
+            all_returns = net_returns(pos, data, cost_bps=cost_bps, allocation_scheme=allocation).cpu().numpy()
+            held = holdings(pos[res.best_start : res.best_start + 1], data, allocation)[0].cpu().numpy()
+        cand = all_returns[:, sl]
+        best = cand[res.best_start]
         oos = pd.Series(best, index=test_dates)
         oos_parts.append(oos)
         candidate_parts.append(cand.T)
         for name, base in (("buy_and_hold", _BuyAndHold()), ("untuned", rule)):
             r = _hard_returns(base, data, cost_bps=cost_bps, allocation=allocation)[0, sl]
             baseline_parts[name].append(pd.Series(r, index=test_dates))
-        with torch.no_grad():
-            held = holdings(res.rule(data, temperature=0.0), data, allocation)[0].cpu().numpy()
         trades = np.abs(np.diff(held[test_lo - 1 : test_hi], axis=0)).sum(axis=1)
         # every start's hard train Sharpe is one trial of the selection
         train_all = _hard_returns(res.batch_rule, MarketData.from_prices(window), cost_bps=cost_bps,
