@@ -62,7 +62,7 @@ def bench_forward_backward(data: MarketData, repeat: int) -> None:
             rule = stratopt.MACrossover() if starts == 1 else stratopt.MACrossover().with_starts(starts, seed=0)
             rule = rule.to(dtype)
 
-            def step() -> None:
+            def step(rule: stratopt.Rule = rule, d: MarketData = d) -> None:
                 rule.zero_grad()
                 loss = -obj.sharpe(net_returns(rule(d, temperature=0.5), d, smooth=True))
                 loss.sum().backward()
@@ -84,8 +84,10 @@ def bench_forward_backward(data: MarketData, repeat: int) -> None:
         (-obj.sharpe(net_returns(rule(data, temperature=0.5), data, smooth=True))).sum().backward()
 
     fast_ms = timed(fast_step, repeat) * 1e3
-    print(f"naive per-day loop EMA, float64, 1 start: {naive_ms:.0f} ms  vs chunked scan {fast_ms:.1f} ms "
-          f"-> {naive_ms / fast_ms:.0f}x")
+    print(
+        f"naive per-day loop EMA, float64, 1 start: {naive_ms:.0f} ms  vs chunked scan {fast_ms:.1f} ms "
+        f"-> {naive_ms / fast_ms:.0f}x"
+    )
 
 
 def grid_search(data: MarketData, cost_bps: float = 5.0) -> tuple[float, tuple[int, int], float]:
@@ -113,16 +115,20 @@ def grid_search(data: MarketData, cost_bps: float = 5.0) -> tuple[float, tuple[i
 
 FIT_CONFIGS = {
     # name: (rule factory, fit keyword arguments)
-    "in grid": (lambda: stratopt.MACrossover().with_bounds(fast=(2, 50), slow=(10, 200)),
-                {"n_starts": 16, "epochs": 100, "lr": 0.1}),
+    "in grid": (
+        lambda: stratopt.MACrossover().with_bounds(fast=(2, 50), slow=(10, 200)),
+        {"n_starts": 16, "epochs": 100, "lr": 0.1},
+    ),
     "free": (stratopt.MACrossover, {"n_starts": 16, "epochs": 100, "lr": 0.1}),
     "quick f32": (stratopt.MACrossover, {"n_starts": 16, "epochs": 40, "lr": 0.2, "dtype": torch.float32}),
 }
 
 
 def bench_vs_grid(prices, tickers: list[str]) -> None:
-    print("\n2) grid search (every integer fast 2..50 < slow 10..200) vs stratopt.fit (adam), hard in-sample "
-          "Sharpe of the backtest in float64, 5 bps costs")
+    print(
+        "\n2) grid search (every integer fast 2..50 < slow 10..200) vs stratopt.fit (adam), hard in-sample "
+        "Sharpe of the backtest in float64, 5 bps costs"
+    )
     for name, (_, kw) in FIT_CONFIGS.items():
         print(f"   {name}: {kw}" + (" within the grid's bounds" if name == "in grid" else " bounds 2..400 days"))
     head = f"{'ticker':>6} {'grid SR':>8} {'(f,s)':>10} {'grid s':>6}"
@@ -133,7 +139,7 @@ def bench_vs_grid(prices, tickers: list[str]) -> None:
     for ticker in tickers:
         one = prices[[ticker]]
         g_sr, g_fs, g_t = grid_search(MarketData.from_prices(one))
-        line = f"{ticker:>6} {g_sr:8.3f} {str(g_fs):>10} {g_t:6.2f}"
+        line = f"{ticker:>6} {g_sr:8.3f} {g_fs!s:>10} {g_t:6.2f}"
         for name, (factory, kw) in FIT_CONFIGS.items():
             t = time.perf_counter()
             res = stratopt.fit(factory(), one, seed=0, validation=None, progress=False, **kw)
@@ -142,12 +148,14 @@ def bench_vs_grid(prices, tickers: list[str]) -> None:
             f_sr = metrics.sharpe_ratio(stratopt.backtest(rule, one).returns)  # the grid's metric, float64
             hard = rule.param_table()["hard"]
             summary[name].append((f_sr >= g_sr - 1e-9, f_t / g_t))
-            line += f" | {f_sr:9.3f} {str((int(hard['fast']), int(hard['slow']))):>10} {f_t:5.2f} {f_t / g_t:5.2f}"
+            line += f" | {f_sr:9.3f} {(int(hard['fast']), int(hard['slow']))!s:>10} {f_t:5.2f} {f_t / g_t:5.2f}"
         print(line)
     for name, rows in summary.items():
         wins = sum(w for w, _ in rows)
-        print(f"{name}: matches or beats the grid's best on {wins}/{len(rows)} stocks, median time ratio "
-              f"{np.median([r for _, r in rows]):.2f}")
+        print(
+            f"{name}: matches or beats the grid's best on {wins}/{len(rows)} stocks, median time ratio "
+            f"{np.median([r for _, r in rows]):.2f}"
+        )
 
 
 def main() -> None:

@@ -66,15 +66,19 @@ def main() -> None:
     ref = res.by_date[["fast", "slow"]].to_numpy()[days]
     err = np.abs(naive - ref).max() / np.abs(ref).max()
 
-    print(f"credit assignment, MACrossover, {data.n_assets} stocks x {data.n_days} days, "
-          f"{torch.get_num_threads()} torch thread(s)")
+    print(
+        f"credit assignment, MACrossover, {data.n_assets} stocks x {data.n_days} days, "
+        f"{torch.get_num_threads()} torch thread(s)"
+    )
     print(f"{'method':<46} {'seconds':>9}")
     print(f"{'credit_assignment (all days, assets, params)':<46} {ours:>9.2f}")
     print(f"{f'per-day backward loop, {days.size} days (measured)':<46} {naive_s:>9.2f}")
     print(f"{f'per-day backward loop, {data.n_days} days (extrapolated)':<46} {extrapolated:>9.1f}")
     print(f"speed-up {extrapolated / ours:.0f}x; max relative difference of the per-day values {err:.1e}")
-    print(f"sum of attributions - gradient: fast {res.params.loc['fast', 'residual']:.1e}, "
-          f"slow {res.params.loc['slow', 'residual']:.1e}")
+    print(
+        f"sum of attributions - gradient: fast {res.params.loc['fast', 'residual']:.1e}, "
+        f"slow {res.params.loc['slow', 'residual']:.1e}"
+    )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,10 @@ def main() -> None:
     prices = stratopt.load_prices("sp500", tickers=["AAPL"])
     data = MarketData.from_prices(prices)
     n = args.grid
-    print(f"MACrossover fast x slow, {n} x {n} grid, AAPL {data.n_days} days; torch threads "
-          f"{torch.get_num_threads()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    print(
+        f"MACrossover fast x slow, {n} x {n} grid, AAPL {data.n_days} days; torch threads "
+        f"{torch.get_num_threads()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"
+    )
     loss_landscape(stratopt.MACrossover(), data, grid=8)  # warm-up (first-call costs)
 
     rows = []
@@ -82,15 +84,19 @@ def main() -> None:
     for name, pts, best, med, note in rows:
         print(f"{name:<40} {pts:>7} {best:>8.2f} {med:>9.2f}  {best * 1e4 / pts:>11.2f}  {note}")
     best64 = rows[0][2]
-    print(f"\nspeed-up of loss_landscape (float64) over the loop: {whole / best64:.0f}x; "
-          f"target < 5 s: {'met' if best64 < 5 else 'NOT met'} ({best64:.2f} s)")
+    print(
+        f"\nspeed-up of loss_landscape (float64) over the loop: {whole / best64:.0f}x; "
+        f"target < 5 s: {'met' if best64 < 5 else 'NOT met'} ({best64:.2f} s)"
+    )
 
     surfaces = (land.soft_loss, land.hard_loss, land.hard_sharpe)
     grid_vals = np.column_stack([z[cells[:, 0], cells[:, 1]] for z in surfaces])
     print(f"check: max |batched - loop| over the {len(cells)} points = {np.abs(grid_vals - values).max():.1e}")
     f32 = lands[torch.float32]
-    print(f"float32 vs float64: max |soft loss diff| {np.abs(f32.soft_loss - land.soft_loss).max():.1e}, "
-          f"hard Sharpe cells differing by > 1e-3: {(np.abs(f32.hard_sharpe - land.hard_sharpe) > 1e-3).sum()}")
+    print(
+        f"float32 vs float64: max |soft loss diff| {np.abs(f32.soft_loss - land.soft_loss).max():.1e}, "
+        f"hard Sharpe cells differing by > 1e-3: {(np.abs(f32.hard_sharpe - land.hard_sharpe) > 1e-3).sum()}"
+    )
     print(f"load average at end {os.getloadavg()[0]:.1f}")
 
 

@@ -41,16 +41,21 @@ def main() -> None:
     args = parser.parse_args()
     epochs = args.epochs or (60 if args.quick else 300)
     prices = stratopt.load_prices("sp500", tickers=["AAPL"])
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}; AAPL {len(prices)} days, "
-          f"{len(LRS)} rates x {epochs} epochs, sgd")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}; AAPL {len(prices)} days, "
+        f"{len(LRS)} rates x {epochs} epochs, sgd"
+    )
     rule = stratopt.MACrossover()
     compare_learning_rates(rule, prices, LRS[:2], epochs=2, progress=False)  # warm-up (imports, caches)
     times: dict[str, list[tuple[float, float]]] = {"one by one": [], "batched": []}
     results = {}
     for _ in range(args.repeat):  # interleaved, best of each: other jobs on the machine add noise
         for name, vectorize in (("one by one", False), ("batched", True)):
-            res, wall, cpu = clock(lambda v=vectorize: compare_learning_rates(rule, prices, LRS, epochs=epochs,
-                                                                              vectorize=v, progress=False))
+            res, wall, cpu = clock(
+                lambda v=vectorize: compare_learning_rates(
+                    rule, prices, LRS, epochs=epochs, vectorize=v, progress=False
+                )
+            )
             results[name] = res
             times[name].append((wall, cpu))
     best = {name: min(t) for name, t in times.items()}
@@ -62,8 +67,9 @@ def main() -> None:
     a, b = results["one by one"].runs, results["batched"].runs
     assert a["verdict"].tolist() == b["verdict"].tolist(), (a, b)
     print("\n" + results["batched"].summary())
-    test, wall, cpu = clock(lambda: lr_range_test(rule, prices, lr_min=1e-6, lr_max=100.0, steps=100,
-                                                  validation=0.2, progress=False))
+    test, wall, cpu = clock(
+        lambda: lr_range_test(rule, prices, lr_min=1e-6, lr_max=100.0, steps=100, validation=0.2, progress=False)
+    )
     print(f"\nrange test: {wall:.2f} s wall, {cpu:.2f} s cpu; {test.summary()}")
 
 

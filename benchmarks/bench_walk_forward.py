@@ -45,8 +45,10 @@ def main() -> None:
     for starts in (1, 4, 8):
         r = run(starts)
         pbo = "n/a" if r["pbo"] is None else f"{r['pbo']:.3f}"
-        print(f"{starts:>6} {r['folds']:>5} {r['seconds']:8.1f} {r['peak_mb']:8.0f} {r['oos_sharpe']:7.3f} "
-              f"{r['dsr']:6.3f} {pbo:>6}")
+        print(
+            f"{starts:>6} {r['folds']:>5} {r['seconds']:8.1f} {r['peak_mb']:8.0f} {r['oos_sharpe']:7.3f} "
+            f"{r['dsr']:6.3f} {pbo:>6}"
+        )
 
 
 if __name__ == "__main__":

@@ -92,6 +92,7 @@ __all__ = [
     "VolTarget",
     "WalkForward",
     "WalkForwardResult",
+    "__version__",
     "analysis",
     "backtest",
     "check_causality",
@@ -112,5 +113,4 @@ __all__ = [
     "stats",
     "validate_prices",
     "walk_forward",
-    "__version__",
 ]

@@ -49,8 +49,19 @@ def test_start_end_window_uses_earlier_data_for_warm_up_only(prices: pd.DataFram
 
 def test_metrics_keys_and_values(prices: pd.DataFrame) -> None:
     res = backtest(MACrossover(), prices)
-    expected = {"annual_return", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar",
-                "turnover", "hit_rate", "exposure", "total_return", "n_days"}
+    expected = {
+        "annual_return",
+        "annual_volatility",
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+        "calmar",
+        "turnover",
+        "hit_rate",
+        "exposure",
+        "total_return",
+        "n_days",
+    }
     assert expected <= set(res.metrics)
     assert 0 < res.metrics["exposure"] <= 1 + 1e-12 and 0 <= res.metrics["hit_rate"] <= 1
 

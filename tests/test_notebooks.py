@@ -19,4 +19,4 @@ def test_notebook_runs(path: Path) -> None:
     namespace: dict[str, object] = {"__name__": "__notebook__"}
     for i, cell in enumerate(c for c in cells if c["cell_type"] == "code"):
         source = "".join(cell["source"])
-        exec(compile(source, f"{path.name}[cell {i}]", "exec"), namespace)  # noqa: S102
+        exec(compile(source, f"{path.name}[cell {i}]", "exec"), namespace)

@@ -47,12 +47,14 @@ def test_differential_sharpe_sums_to_the_change_of_the_moving_sharpe() -> None:
     """Moody & Saffell: S[t] = S[t-1] + eta * D[t] + O(eta^2), with S = A / sqrt(B - A^2)."""
     eta = 0.002
     r = torch.randn(1, 3000, generator=torch.Generator().manual_seed(2), dtype=torch.float64) * 0.01 + 0.0005
-    a = torch.zeros(()); b = torch.zeros(())
+    a = torch.zeros(())
+    b = torch.zeros(())
     a_s, b_s = [], []
     for x in r[0]:  # the plain recursion as the reference
         a = a + eta * (x - a)
         b = b + eta * (x * x - b)
-        a_s.append(a); b_s.append(b)
+        a_s.append(a)
+        b_s.append(b)
     s = torch.stack(a_s) / torch.sqrt(torch.stack(b_s) - torch.stack(a_s) ** 2)
     start = int(1 / eta)
     n = r.shape[1] - start

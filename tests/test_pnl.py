@@ -53,8 +53,12 @@ def test_equal_risk_gives_less_capital_to_the_volatile_asset() -> None:
     rng = np.random.default_rng(0)
     idx = pd.bdate_range("2020-01-01", periods=300)
     prices = pd.DataFrame(
-        {"calm": 100 * np.exp(np.cumsum(rng.normal(0, 0.005, 300))),
-         "wild": 100 * np.exp(np.cumsum(rng.normal(0, 0.03, 300)))}, index=idx)
+        {
+            "calm": 100 * np.exp(np.cumsum(rng.normal(0, 0.005, 300))),
+            "wild": 100 * np.exp(np.cumsum(rng.normal(0, 0.03, 300))),
+        },
+        index=idx,
+    )
     w = allocation(MarketData.from_prices(prices), "equal_risk").numpy()
     assert np.allclose(w.sum(1), 1.0) and (w[100:, 0] > 3 * w[100:, 1]).all()
 

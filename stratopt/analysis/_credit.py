@@ -60,8 +60,10 @@ def as_data(prices: pd.DataFrame | MarketData) -> MarketData:
 
 def check_options(temperature: float, cost_bps: float) -> None:
     """Validate the options shared by credit assignment and gradient flow."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
-        math.isfinite(temperature) and temperature > 0
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not (math.isfinite(temperature) and temperature > 0)
     ):
         raise ConfigError(
             f"temperature={temperature!r} must be finite and > 0: the hard rule (0) has no gradient; "
@@ -164,9 +166,11 @@ class CreditResult:
     def summary(self, *, rows: int = 5) -> str:
         """Plain text: parameters with gradients and sensitivities, then each one's top days."""
         lines = [
-            (f"credit assignment of {self.rule}: soft {self.objective} {self.value:.4f} at temperature "
-             f"{self.temperature:g}, hard Sharpe {self.hard_sharpe:.4f}, {len(self.by_date)} days x "
-             f"{len(self.by_asset)} assets"),
+            (
+                f"credit assignment of {self.rule}: soft {self.objective} {self.value:.4f} at temperature "
+                f"{self.temperature:g}, hard Sharpe {self.hard_sharpe:.4f}, {len(self.by_date)} days x "
+                f"{len(self.by_asset)} assets"
+            ),
             "gradient = d(objective)/d(parameter); sensitivity = change of the objective for +1% of the value",
             self.params.to_string(float_format=lambda v: f"{v:.4g}"),
         ]
@@ -189,14 +193,20 @@ class CreditResult:
             for col in ("decided", "earned"):
                 if col in out:
                     out[col] = out[col].dt.strftime("%Y-%m-%d")
-            return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-                    for r in out.to_dict(orient="records")]
+            return [
+                {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+                for r in out.to_dict(orient="records")
+            ]
 
         return {
-            "rule": self.rule, "objective": self.objective, "temperature": self.temperature,
-            "value": self.value, "hard_sharpe": self.hard_sharpe,
+            "rule": self.rule,
+            "objective": self.objective,
+            "temperature": self.temperature,
+            "value": self.value,
+            "hard_sharpe": self.hard_sharpe,
             "params": records(self.params.reset_index()),
-            "top_days": records(self.top_days), "top_trades": records(self.top_trades),
+            "top_days": records(self.top_days),
+            "top_trades": records(self.top_trades),
             "by_asset": {c: {k: float(v) for k, v in self.by_asset[c].items()} for c in self.by_asset},
         }
 
@@ -275,7 +285,9 @@ def credit_assignment(
     if not isinstance(rule, Rule):
         raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
     if rule.batch_size != 1:
-        raise ConfigError(f"credit_assignment needs a single-start rule, got {rule.batch_size} starts; use rule.select(i)")
+        raise ConfigError(
+            f"credit_assignment needs a single-start rule, got {rule.batch_size} starts; use rule.select(i)"
+        )
     check_options(temperature, cost_bps)
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ConfigError(f"top={top!r} must be a positive integer, e.g. 10")
@@ -288,8 +300,9 @@ def credit_assignment(
         raise ConfigError(f"{type(rule).__name__} has no trainable parameters to attribute")
 
     positions = model(data, temperature=temperature)
-    value, g = position_gradient(positions, data, objective_fn, kwargs, cost_bps=cost_bps, slippage=slippage,
-                                 allocation=allocation)
+    value, g = position_gradient(
+        positions, data, objective_fn, kwargs, cost_bps=cost_bps, slippage=slippage, allocation=allocation
+    )
     tensors = [p for d in dirs for _, p in d.tensors]
     grads = torch.autograd.grad(positions, tensors, grad_outputs=g, allow_unused=True)
     grad_of = {id(p): (torch.zeros_like(p) if gr is None else gr.detach()) for p, gr in zip(tensors, grads)}
@@ -299,7 +312,7 @@ def credit_assignment(
     rows, contrib = [], []
     for d in dirs:
         if d.kind == "param":
-            (qual, raw), = d.tensors
+            ((qual, raw),) = d.tensors
             natural, scale = _natural_scale(model, d.name)
             # tangent 1 / (dnatural/draw): the jvp is then dw/d(natural value)
             tangent = {qual: (raw, torch.full_like(raw, 1.0 / scale))}
@@ -323,8 +336,9 @@ def credit_assignment(
     by_date = pd.DataFrame(c.sum(axis=2).T, index=data.dates.rename("decided"), columns=names)
     by_asset = pd.DataFrame(c.sum(axis=1).T, index=pd.Index(data.tickers, name="ticker"), columns=names)
     with torch.no_grad():
-        hard = net_returns(model(data, temperature=0.0), data, cost_bps=cost_bps, slippage=slippage,
-                           allocation_scheme=allocation)
+        hard = net_returns(
+            model(data, temperature=0.0), data, cost_bps=cost_bps, slippage=slippage, allocation_scheme=allocation
+        )
     return CreditResult(
         rule=type(rule).__name__,
         objective=objective if isinstance(objective, str) else getattr(objective, "__name__", "custom"),
@@ -359,11 +373,18 @@ def _top_days(by_date: pd.DataFrame, gradient: pd.Series, dates: pd.DatetimeInde
         v = by_date[name].to_numpy()
         idx = np.fromiter(_largest(v, k), dtype=np.int64)
         total = float(gradient[name])
-        frames.append(pd.DataFrame({
-            "param": name, "rank": np.arange(1, idx.size + 1), "decided": dates[idx],
-            "earned": _earned(dates, idx), "contribution": v[idx],
-            "share": v[idx] / total if total != 0 else np.nan,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "param": name,
+                    "rank": np.arange(1, idx.size + 1),
+                    "decided": dates[idx],
+                    "earned": _earned(dates, idx),
+                    "contribution": v[idx],
+                    "share": v[idx] / total if total != 0 else np.nan,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -375,9 +396,18 @@ def _top_trades(c: np.ndarray, names: list[str], w: np.ndarray, data: MarketData
     for j, name in enumerate(names):
         flat = np.fromiter(_largest(c[j].reshape(-1), k), dtype=np.int64)
         t, i = flat // n_assets, flat % n_assets
-        frames.append(pd.DataFrame({
-            "param": name, "rank": np.arange(1, flat.size + 1), "decided": data.dates[t],
-            "earned": _earned(data.dates, t), "ticker": np.asarray(data.tickers, dtype=object)[i],
-            "position": w[t, i], "next_return": r_next[t, i], "contribution": c[j, t, i],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "param": name,
+                    "rank": np.arange(1, flat.size + 1),
+                    "decided": data.dates[t],
+                    "earned": _earned(data.dates, t),
+                    "ticker": np.asarray(data.tickers, dtype=object)[i],
+                    "position": w[t, i],
+                    "next_return": r_next[t, i],
+                    "contribution": c[j, t, i],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

@@ -57,8 +57,13 @@ def plot_credit(result: CreditResult, *, label: int = 3) -> Figure:
         top = result.top_days[result.top_days["param"] == name].head(label)
         ax.scatter(top["decided"], top["contribution"], color="C3", s=14, zorder=3)
         for row in top.itertuples():
-            ax.annotate(f"{row.decided:%Y-%m-%d}", (row.decided, row.contribution), fontsize="x-small",
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                f"{row.decided:%Y-%m-%d}",
+                (row.decided, row.contribution),
+                fontsize="x-small",
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
         gradient = result.params.loc[name, "gradient"]
         ax.set_title(f"{name}: gradient {gradient:.4g} (daily attribution, decision dates)", fontsize="small")
         ax.set_ylabel("per day", fontsize="small")

@@ -101,8 +101,17 @@ def find_critical_points(
     rows: list[dict[str, Any]] = []
 
     def add(kind: str, iy: int, ix: int, size: int) -> None:
-        rows.append({"kind": kind, "iy": iy, "ix": ix, "value": z[iy, ix], "grad_norm": g[iy, ix],
-                     "size": size, "edge": bool(edge[iy, ix])})
+        rows.append(
+            {
+                "kind": kind,
+                "iy": iy,
+                "ix": ix,
+                "value": z[iy, ix],
+                "grad_norm": g[iy, ix],
+                "size": size,
+                "edge": bool(edge[iy, ix]),
+            }
+        )
 
     # minima: cells no higher than any neighbour, grouped with equal-valued neighbours; a group
     # that touches an equal cell outside it drains through that cell (a terrace, not a minimum)

@@ -33,8 +33,9 @@ __all__ = ["GradientFlowResult", "GradientFlowSweep", "gradient_flow", "gradient
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-            for r in df.to_dict(orient="records")]
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in df.to_dict(orient="records")
+    ]
 
 
 @dataclass
@@ -64,16 +65,25 @@ class GradientFlowResult:
         """Plain text: the per-layer table and the first-to-last layer norm ratio."""
         g = self.table["grad_norm"].to_numpy()
         ratio = g[0] / g[-1] if g[-1] > 0 else float("nan")
-        return "\n".join([
-            (f"gradient flow of a {len(g)}-layer {self.activation} MLP: soft {self.objective} {self.value:.4f} "
-             f"at temperature {self.temperature:g}; first/last layer gradient norm {ratio:.3g}"),
-            self.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
-        ])
+        return "\n".join(
+            [
+                (
+                    f"gradient flow of a {len(g)}-layer {self.activation} MLP: soft {self.objective} {self.value:.4f} "
+                    f"at temperature {self.temperature:g}; first/last layer gradient norm {ratio:.3g}"
+                ),
+                self.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+            ]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy of the table and the headline numbers."""
-        return {"activation": self.activation, "objective": self.objective, "temperature": self.temperature,
-                "value": self.value, "layers": _records(self.table)}
+        return {
+            "activation": self.activation,
+            "objective": self.objective,
+            "temperature": self.temperature,
+            "value": self.value,
+            "layers": _records(self.table),
+        }
 
     def plot(self) -> Figure:
         """Weight and bias gradient norms per layer, log scale."""
@@ -85,17 +95,28 @@ class GradientFlowResult:
         ax.bar(x - 0.2, self.table["weight_grad_norm"], width=0.4, label="weights")
         ax.bar(x + 0.2, self.table["bias_grad_norm"], width=0.4, label="biases")
         ax.set_yscale("log")
-        ax.set(xticks=x, xlabel="layer (1 = input side)", ylabel="gradient norm",
-               title=f"gradient norm by layer ({self.activation}, depth {len(x)})")
+        ax.set(
+            xticks=x,
+            xlabel="layer (1 = input side)",
+            ylabel="gradient norm",
+            title=f"gradient norm by layer ({self.activation}, depth {len(x)})",
+        )
         ax.legend()
         return fig
 
 
-def _flow_table(policy: MLPPolicy, data: MarketData, objective: Callable[..., Tensor],
-                objective_kwargs: dict[str, Any], temperature: float, cost_bps: float) -> tuple[pd.DataFrame, float]:
+def _flow_table(
+    policy: MLPPolicy,
+    data: MarketData,
+    objective: Callable[..., Tensor],
+    objective_kwargs: dict[str, Any],
+    temperature: float,
+    cost_bps: float,
+) -> tuple[pd.DataFrame, float]:
     positions = policy(data, temperature=temperature)
-    value, g = position_gradient(positions, data, objective, objective_kwargs, cost_bps=cost_bps, slippage=0.0,
-                                 allocation="equal_risk")
+    value, g = position_gradient(
+        positions, data, objective, objective_kwargs, cost_bps=cost_bps, slippage=0.0, allocation="equal_risk"
+    )
     layers = policy.layer_parameters()
     flat = [t for pair in layers for t in pair]
     grads = torch.autograd.grad(positions, flat, grad_outputs=g, allow_unused=True)
@@ -105,19 +126,31 @@ def _flow_table(policy: MLPPolicy, data: MarketData, objective: Callable[..., Te
         nw, nb = float(gw.norm()), float(gb.norm())
         size = float(torch.sqrt((w.detach() ** 2).sum() + (b.detach() ** 2).sum()))
         total = float(np.hypot(nw, nb))
-        rows.append({"layer": i + 1, "fan_in": int(w.shape[1]), "fan_out": int(w.shape[2]),
-                     "weight_grad_norm": nw, "bias_grad_norm": nb, "grad_norm": total,
-                     "weight_norm": size, "ratio": total / size if size > 0 else np.nan})
+        rows.append(
+            {
+                "layer": i + 1,
+                "fan_in": int(w.shape[1]),
+                "fan_out": int(w.shape[2]),
+                "weight_grad_norm": nw,
+                "bias_grad_norm": nb,
+                "grad_norm": total,
+                "weight_norm": size,
+                "ratio": total / size if size > 0 else np.nan,
+            }
+        )
     return pd.DataFrame(rows), value
 
 
 def _check_policy(policy: object) -> MLPPolicy:
     if not isinstance(policy, MLPPolicy):
-        raise ConfigError(f"gradient_flow needs an MLPPolicy, got {type(policy).__name__}; "
-                          "build one with stratopt.MLPPolicy(hidden=(16, 16))")
+        raise ConfigError(
+            f"gradient_flow needs an MLPPolicy, got {type(policy).__name__}; "
+            "build one with stratopt.MLPPolicy(hidden=(16, 16))"
+        )
     if policy.batch_size != 1:
-        raise ConfigError(f"gradient_flow needs a single-start policy, got {policy.batch_size} starts; "
-                          "use policy.select(i)")
+        raise ConfigError(
+            f"gradient_flow needs a single-start policy, got {policy.batch_size} starts; use policy.select(i)"
+        )
     return policy
 
 
@@ -157,11 +190,13 @@ def gradient_flow(
     _check_policy(policy)
     check_options(temperature, cost_bps)
     model = copy.deepcopy(policy).to(torch.float64)
-    table, value = _flow_table(model, as_data(prices), obj.get_objective(objective), dict(objective_kwargs or {}),
-                               float(temperature), cost_bps)
+    table, value = _flow_table(
+        model, as_data(prices), obj.get_objective(objective), dict(objective_kwargs or {}), float(temperature), cost_bps
+    )
     name = objective if isinstance(objective, str) else getattr(objective, "__name__", "custom")
-    return GradientFlowResult(table=table, activation=policy.activation, objective=name,
-                              temperature=float(temperature), value=value)
+    return GradientFlowResult(
+        table=table, activation=policy.activation, objective=name, temperature=float(temperature), value=value
+    )
 
 
 @dataclass
@@ -186,9 +221,11 @@ class GradientFlowSweep:
 
     def summary(self) -> str:
         """Plain text: first-layer gradient norms by depth and activation."""
-        return (f"first-layer gradient norm by depth (width {self.width}, seed {self.seed}; "
-                f"vanishing gradients show as a fall with depth)\n"
-                + self.first_layer().to_string(float_format=lambda v: f"{v:.3g}"))
+        return (
+            f"first-layer gradient norm by depth (width {self.width}, seed {self.seed}; "
+            f"vanishing gradients show as a fall with depth)\n"
+            + self.first_layer().to_string(float_format=lambda v: f"{v:.3g}")
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready rows of the tidy table."""

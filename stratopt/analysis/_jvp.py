@@ -22,8 +22,9 @@ from stratopt.rules._base import Rule
 __all__ = ["attribute", "jvp_forward", "jvp_reverse"]
 
 
-def jvp_forward(rule: Rule, data: MarketData, temperature: float,
-                tangents: Mapping[str, tuple[Tensor, Tensor]]) -> Tensor:
+def jvp_forward(
+    rule: Rule, data: MarketData, temperature: float, tangents: Mapping[str, tuple[Tensor, Tensor]]
+) -> Tensor:
     """``sum_k dw/dtheta_k . v_k`` by forward-mode AD (dual numbers), shape (days, assets).
 
     The primals keep ``requires_grad``, so ops that take a shortcut only without gradients (the
@@ -41,8 +42,9 @@ def jvp_forward(rule: Rule, data: MarketData, temperature: float,
     return tangent.detach()[0]
 
 
-def jvp_reverse(rule: Rule, data: MarketData, temperature: float,
-                tangents: Mapping[str, tuple[Tensor, Tensor]]) -> Tensor:
+def jvp_reverse(
+    rule: Rule, data: MarketData, temperature: float, tangents: Mapping[str, tuple[Tensor, Tensor]]
+) -> Tensor:
     """The same product by reverse-over-reverse AD: ``J v = d/du (J^T u . v)``, which is linear in
     ``u``. Two backward passes instead of one forward pass, but it needs only backward formulas."""
     params = [p for p, _ in tangents.values()]
@@ -58,8 +60,14 @@ def jvp_reverse(rule: Rule, data: MarketData, temperature: float,
     return torch.zeros_like(out[0]) if jv is None else jv.detach()[0]
 
 
-def attribute(rule: Rule, data: MarketData, temperature: float, g: Tensor, total: float,
-              tangents: Mapping[str, tuple[Tensor, Tensor]]) -> tuple[np.ndarray, str]:
+def attribute(
+    rule: Rule,
+    data: MarketData,
+    temperature: float,
+    g: Tensor,
+    total: float,
+    tangents: Mapping[str, tuple[Tensor, Tensor]],
+) -> tuple[np.ndarray, str]:
     """``g * (J v)`` per (day, asset), and the method that gave it.
 
     Forward mode is tried first (one pass). Its result must add up to ``total``, the same

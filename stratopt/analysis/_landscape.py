@@ -39,6 +39,7 @@ __all__ = ["Landscape", "loss_landscape"]
 Spacing = Literal["auto", "linear", "log"]
 Surface = Literal["soft", "hard"]
 
+
 # ------------------------------------------------------------------------- batched evaluation
 def _batched(rule: Rule, k: int) -> Rule:
     """A copy of single-start ``rule`` with ``k`` identical starts (every weight broadcast)."""
@@ -105,8 +106,14 @@ def _evaluate(
                 models[len(sel)] = _batched(rule, len(sel))
             model = models[len(sel)].set_params({k: v[sel] for k, v in values.items()})
             with torch.no_grad():
-                r = net_returns(model(data, temperature=tau), data, cost_bps=cost_bps, slippage=slippage,
-                                allocation_scheme=allocation, smooth=tau > 0)
+                r = net_returns(
+                    model(data, temperature=tau),
+                    data,
+                    cost_bps=cost_bps,
+                    slippage=slippage,
+                    allocation_scheme=allocation,
+                    smooth=tau > 0,
+                )
                 loss[s : s + len(sel)] = (-objective(r, **objective_kwargs)).double().cpu().numpy()
                 if tau == 0:
                     sharpe[s : s + len(sel)] = _sharpe_ddof1(r).double().cpu().numpy()
@@ -206,15 +213,21 @@ class Landscape:
         missing = [k for k in names if k not in hist.columns]
         if missing:
             raise ConfigError(f"the fit's history has no column(s) {missing}; fit the same rule as the landscape")
-        rows = [{self.x: self.global_min[s][self.x], self.y: self.global_min[s][self.y], **self.fixed}
-                for s in ("hard", "soft")]
-        first = (fit_result.initial_starts.loc[fit_result.best_start, names].to_dict()
-                 if fit_result.initial_starts is not None else hist.iloc[0][names].to_dict())
+        rows = [
+            {self.x: self.global_min[s][self.x], self.y: self.global_min[s][self.y], **self.fixed}
+            for s in ("hard", "soft")
+        ]
+        first = (
+            fit_result.initial_starts.loc[fit_result.best_start, names].to_dict()
+            if fit_result.initial_starts is not None
+            else hist.iloc[0][names].to_dict()
+        )
         rows += [first, hist.iloc[-1][names].to_dict(), fit_result.rule.params]
         table = self.evaluate({k: [r[k] for r in rows] for k in names})
         label = "GD start" if fit_result.initial_starts is not None else "GD first epoch"
-        table.index = pd.Index(["grid best (hard)", "grid best (soft)", label, "GD last epoch",
-                                "GD selected"], name="point")
+        table.index = pd.Index(
+            ["grid best (hard)", "grid best (soft)", label, "GD last epoch", "GD selected"], name="point"
+        )
         return table
 
     def summary(self, fit_result: FitResult | None = None) -> str:
@@ -222,17 +235,23 @@ class Landscape:
         is given."""
         c = self.config
         fixed = ", ".join(f"{k}={v:.4g}" for k, v in self.fixed.items()) or "none"
-        head = (f"Loss landscape of {c['rule']} over {self.x} x {self.y}: {len(self.x_values)} x "
-                f"{len(self.y_values)} grid ({self.x_scale}/{self.y_scale} spacing) in {c['seconds']:.2f} s; "
-                f"other parameters: {fixed}")
-        data = (f"data: {', '.join(c['tickers'])}, {c['start']} to {c['end']} ({c['n_days']} days); loss = "
-                f"-{c['objective']}, soft at temperature {c['temperature']:g}, hard at 0 with exact costs "
-                f"({c['cost_bps']:g} bps)")
+        head = (
+            f"Loss landscape of {c['rule']} over {self.x} x {self.y}: {len(self.x_values)} x "
+            f"{len(self.y_values)} grid ({self.x_scale}/{self.y_scale} spacing) in {c['seconds']:.2f} s; "
+            f"other parameters: {fixed}"
+        )
+        data = (
+            f"data: {', '.join(c['tickers'])}, {c['start']} to {c['end']} ({c['n_days']} days); loss = "
+            f"-{c['objective']}, soft at temperature {c['temperature']:g}, hard at 0 with exact costs "
+            f"({c['cost_bps']:g} bps)"
+        )
         lines = [head, data, ""]
         for s in ("hard", "soft"):
             g = self.global_min[s]
-            lines.append(f"grid best ({s}): {self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, {s} loss "
-                         f"{g['loss']:.4f}, hard Sharpe {g['hard_sharpe']:.3f}")
+            lines.append(
+                f"grid best ({s}): {self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, {s} loss "
+                f"{g['loss']:.4f}, hard Sharpe {g['hard_sharpe']:.3f}"
+            )
         cp = self.critical_points
         counts = cp.groupby(["surface", "kind"]).size().unstack(fill_value=0) if len(cp) else pd.DataFrame()
         counts = counts.reindex(index=["soft", "hard"], columns=["minimum", "saddle", "plateau"], fill_value=0)
@@ -250,12 +269,19 @@ class Landscape:
         """JSON-ready record: grids, both surfaces, hard Sharpe, critical points, minima, config."""
         cp = self.critical_points.astype(object).where(self.critical_points.notna(), None)
         return {
-            "x": self.x, "y": self.y, "x_scale": self.x_scale, "y_scale": self.y_scale,
-            "x_values": self.x_values.tolist(), "y_values": self.y_values.tolist(),
-            "soft_loss": _json_array(self.soft_loss), "hard_loss": _json_array(self.hard_loss),
+            "x": self.x,
+            "y": self.y,
+            "x_scale": self.x_scale,
+            "y_scale": self.y_scale,
+            "x_values": self.x_values.tolist(),
+            "y_values": self.y_values.tolist(),
+            "soft_loss": _json_array(self.soft_loss),
+            "hard_loss": _json_array(self.hard_loss),
             "hard_sharpe": _json_array(self.hard_sharpe),
             "critical_points": cp.to_dict("records"),
-            "global_min": self.global_min, "fixed": self.fixed, "config": self.config,
+            "global_min": self.global_min,
+            "fixed": self.fixed,
+            "config": self.config,
         }
 
     def plot(self, trajectory: FitResult | None = None, *, surface: Surface = "soft") -> Figure:
@@ -271,8 +297,10 @@ class Landscape:
 
     def __repr__(self) -> str:
         g = self.global_min["hard"]
-        return (f"Landscape({self.x} x {self.y}, {len(self.x_values)} x {len(self.y_values)}, grid best "
-                f"{self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, hard Sharpe {g['hard_sharpe']:.3f})")
+        return (
+            f"Landscape({self.x} x {self.y}, {len(self.x_values)} x {len(self.y_values)}, grid best "
+            f"{self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, hard Sharpe {g['hard_sharpe']:.3f})"
+        )
 
 
 # ------------------------------------------------------------------------------ entry point
@@ -285,8 +313,11 @@ def _axis(spec: Param, current: float, given: Any, n: int, spacing: Spacing) -> 
             raise ConfigError(f"range {given!r} for {spec.name}: {exc}; give (low, high) inside the bounds") from None
     elif spec.transform == "sigmoid":
         pad = 0.02 * (spec.high - spec.low)
-        lo, hi = ((math.floor(spec.low) + 1.0, math.ceil(spec.high) - 1.0) if spec.integer
-                  else (spec.low + pad, spec.high - pad))
+        lo, hi = (
+            (math.floor(spec.low) + 1.0, math.ceil(spec.high) - 1.0)
+            if spec.integer
+            else (spec.low + pad, spec.high - pad)
+        )
     elif spec.transform == "softplus":
         d = max(current - spec.low, 1e-3)
         lo, hi = spec.low + d / 20, spec.low + 4 * d
@@ -424,8 +455,15 @@ def loss_landscape(
     if chunk is None:
         chunk = max(16, 2**19 // (data.n_days * data.n_assets))
     evaluator = partial(
-        _evaluate, copy.deepcopy(rule), data, temperature=float(temperature), objective=objective_fn,
-        objective_kwargs=dict(objective_kwargs or {}), cost_bps=cost_bps, slippage=slippage, allocation=allocation,
+        _evaluate,
+        copy.deepcopy(rule),
+        data,
+        temperature=float(temperature),
+        objective=objective_fn,
+        objective_kwargs=dict(objective_kwargs or {}),
+        cost_bps=cost_bps,
+        slippage=slippage,
+        allocation=allocation,
     )
 
     began = time.perf_counter()
@@ -437,27 +475,55 @@ def loss_landscape(
     surfaces = {"soft": soft, "hard": hard}
     tables, best = [], {}
     for name, z in surfaces.items():
-        cp = find_critical_points(z, stationary_within=stationary_within, plateau_tol=plateau_tol,
-                                  min_plateau=min_plateau)
+        cp = find_critical_points(
+            z, stationary_within=stationary_within, plateau_tol=plateau_tol, min_plateau=min_plateau
+        )
         iy, ix = cp["iy"].to_numpy(int), cp["ix"].to_numpy(int)
         tables.append(cp.assign(surface=name, **{x: xs[ix], y: ys[iy]}, hard_sharpe=sharpe[iy, ix]))
         jy, jx = np.unravel_index(np.nanargmin(z), z.shape)
-        best[name] = {x: float(xs[jx]), y: float(ys[jy]), "loss": float(z[jy, jx]),
-                      "hard_sharpe": float(sharpe[jy, jx]), "ix": int(jx), "iy": int(jy)}
+        best[name] = {
+            x: float(xs[jx]),
+            y: float(ys[jy]),
+            "loss": float(z[jy, jx]),
+            "hard_sharpe": float(sharpe[jy, jx]),
+            "ix": int(jx),
+            "iy": int(jy),
+        }
     columns = ["surface", "kind", x, y, "loss", "hard_sharpe", "grad_norm", "size", "edge", "ix", "iy"]
     critical = pd.concat(tables, ignore_index=True).rename(columns={"value": "loss"})[columns]
     config = {
-        "rule": type(rule).__name__, "objective": objective if isinstance(objective, str) else "custom",
-        "objective_kwargs": dict(objective_kwargs or {}), "temperature": float(temperature),
-        "cost_bps": cost_bps, "slippage": slippage, "allocation": allocation, "grid": [nx, ny],
-        "chunk": tile, "stationary_within": stationary_within, "plateau_tol": plateau_tol, "min_plateau": min_plateau,
-        "tickers": list(data.tickers), "start": str(data.dates[0].date()), "end": str(data.dates[-1].date()),
-        "n_days": data.n_days, "seconds": seconds,
+        "rule": type(rule).__name__,
+        "objective": objective if isinstance(objective, str) else "custom",
+        "objective_kwargs": dict(objective_kwargs or {}),
+        "temperature": float(temperature),
+        "cost_bps": cost_bps,
+        "slippage": slippage,
+        "allocation": allocation,
+        "grid": [nx, ny],
+        "chunk": tile,
+        "stationary_within": stationary_within,
+        "plateau_tol": plateau_tol,
+        "min_plateau": min_plateau,
+        "tickers": list(data.tickers),
+        "start": str(data.dates[0].date()),
+        "end": str(data.dates[-1].date()),
+        "n_days": data.n_days,
+        "seconds": seconds,
         "units": {x: specs[x].unit, y: specs[y].unit},
     }
     return Landscape(
-        x=x, y=y, x_values=xs, y_values=ys, x_scale=x_scale, y_scale=y_scale,  # type: ignore[arg-type]
-        soft_loss=soft, hard_loss=hard, hard_sharpe=sharpe, critical_points=critical, global_min=best,
-        fixed={k: v for k, v in current.items() if k not in (x, y)}, config=config,
+        x=x,
+        y=y,
+        x_values=xs,
+        y_values=ys,
+        x_scale=x_scale,
+        y_scale=y_scale,  # type: ignore[arg-type]
+        soft_loss=soft,
+        hard_loss=hard,
+        hard_sharpe=sharpe,
+        critical_points=critical,
+        global_min=best,
+        fixed={k: v for k, v in current.items() if k not in (x, y)},
+        config=config,
         _evaluator=lambda values: evaluator(values, np.arange(len(next(iter(values.values())))), chunk),
     )

@@ -82,14 +82,38 @@ def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surf
     for kind, (marker, color) in _KINDS.items():
         pts = cp[(cp["surface"] == surface) & (cp["kind"] == kind)]
         if len(pts):
-            axc.scatter(pts[land.x], pts[land.y], marker=marker, s=18, c=color, edgecolors="k", linewidths=0.5,
-                        label=f"{kind} ({len(pts)})", zorder=3)
+            axc.scatter(
+                pts[land.x],
+                pts[land.y],
+                marker=marker,
+                s=18,
+                c=color,
+                edgecolors="k",
+                linewidths=0.5,
+                label=f"{kind} ({len(pts)})",
+                zorder=3,
+            )
     for name, color in (("hard", "red"), ("soft", "magenta")):
         g = land.global_min[name]
-        axc.scatter([g[land.x]], [g[land.y]], marker="*", s=220, c=color, edgecolors="k", zorder=5,
-                    label=f"grid best {name} (hard Sharpe {g['hard_sharpe']:.2f})")
-        ax3.scatter(u([g[land.x]]), w([g[land.y]]), [z[int(g["iy"]), int(g["ix"])]], marker="*", s=160, c=color,
-                    depthshade=False)
+        axc.scatter(
+            [g[land.x]],
+            [g[land.y]],
+            marker="*",
+            s=220,
+            c=color,
+            edgecolors="k",
+            zorder=5,
+            label=f"grid best {name} (hard Sharpe {g['hard_sharpe']:.2f})",
+        )
+        ax3.scatter(
+            u([g[land.x]]),
+            w([g[land.y]]),
+            [z[int(g["iy"]), int(g["ix"])]],
+            marker="*",
+            s=160,
+            c=color,
+            depthshade=False,
+        )
 
     if trajectory is not None:
         on_surface = RegularGridInterpolator((w(land.y_values), u(land.x_values)), z, bounds_error=False)
@@ -98,10 +122,26 @@ def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surf
             color, lw, alpha = ("red", 2.0, 1.0) if best else ("deepskyblue", 1.0, 0.8)
             label = f"GD path (start {start}, best)" if best else ("other starts" if k == 1 else None)
             axc.plot(px, py, color=color, lw=lw, alpha=alpha, zorder=4, label=label)
-            axc.scatter(px[:1], py[:1], marker="o", s=50, c=color, edgecolors="k", zorder=6,
-                        label="first epoch" if best else None)
-            axc.scatter(px[-1:], py[-1:], marker="s", s=50, c=color, edgecolors="k", zorder=6,
-                        label="last epoch" if best else None)
+            axc.scatter(
+                px[:1],
+                py[:1],
+                marker="o",
+                s=50,
+                c=color,
+                edgecolors="k",
+                zorder=6,
+                label="first epoch" if best else None,
+            )
+            axc.scatter(
+                px[-1:],
+                py[-1:],
+                marker="s",
+                s=50,
+                c=color,
+                edgecolors="k",
+                zorder=6,
+                label="last epoch" if best else None,
+            )
             pz = on_surface(np.column_stack([w(py), u(px)]))
             ax3.plot(u(px), w(py), pz, color=color, lw=lw, alpha=alpha, zorder=10)
             ax3.scatter(u(px[[0, -1]]), w(py[[0, -1]]), pz[[0, -1]], c=color, marker="o", s=30, depthshade=False)

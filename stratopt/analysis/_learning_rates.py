@@ -81,24 +81,45 @@ class LRComparison:
 
     def summary(self) -> str:
         """A plain-text table: verdict, steps to 95% and final Sharpe ratios per run."""
-        cols = ["lr", "seed", "verdict", "steps_to_95", "train_soft_sharpe", "train_hard_sharpe",
-                "val_soft_sharpe", "val_hard_sharpe"]
+        cols = [
+            "lr",
+            "seed",
+            "verdict",
+            "steps_to_95",
+            "train_soft_sharpe",
+            "train_hard_sharpe",
+            "val_soft_sharpe",
+            "val_hard_sharpe",
+        ]
         table = self.runs[cols if self.runs["seed"].nunique() > 1 else [c for c in cols if c != "seed"]]
-        table = table.assign(steps_to_95=table["steps_to_95"].map(lambda s: "-" if pd.isna(s) else str(int(s))),
-                             lr=table["lr"].map(lambda v: f"{v:.3g}"))
+        table = table.assign(
+            steps_to_95=table["steps_to_95"].map(lambda s: "-" if pd.isna(s) else str(int(s))),
+            lr=table["lr"].map(lambda v: f"{v:.3g}"),
+        )
         c = self.config
-        head = (f"{c.get('rule', 'rule')}: {c.get('optimizer')}, {c.get('epochs')} epochs, best loss "
-                f"{self.best_loss:.4f}; recommended lr: {self.recommended_lr if self.recommended_lr else 'none'}")
+        head = (
+            f"{c.get('rule', 'rule')}: {c.get('optimizer')}, {c.get('epochs')} epochs, best loss "
+            f"{self.best_loss:.4f}; recommended lr: {self.recommended_lr if self.recommended_lr else 'none'}"
+        )
         return head + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
     def to_dict(self, *, history: bool = False) -> dict[str, Any]:
         """JSON-ready: config, thresholds, best loss and one record per run (plus the long
         history table as records when ``history`` is True)."""
         out: dict[str, Any] = {
-            "config": self.config, "best_loss": self.best_loss, "recommended_lr": self.recommended_lr,
-            "thresholds": {"blowup_progress": BLOWUP_PROGRESS, "steps_fraction": STEPS_FRACTION, "good_progress": GOOD_PROGRESS,
-                           "osc_large_change": OSC_LARGE_CHANGE, "osc_min_flips": OSC_MIN_FLIPS,
-                           "osc_max_net": OSC_MAX_NET, "osc_run_flips": OSC_RUN_FLIPS, "tail": TAIL},
+            "config": self.config,
+            "best_loss": self.best_loss,
+            "recommended_lr": self.recommended_lr,
+            "thresholds": {
+                "blowup_progress": BLOWUP_PROGRESS,
+                "steps_fraction": STEPS_FRACTION,
+                "good_progress": GOOD_PROGRESS,
+                "osc_large_change": OSC_LARGE_CHANGE,
+                "osc_min_flips": OSC_MIN_FLIPS,
+                "osc_max_net": OSC_MAX_NET,
+                "osc_run_flips": OSC_RUN_FLIPS,
+                "tail": TAIL,
+            },
             "runs": self.runs.astype(object).where(self.runs.notna(), None).to_dict(orient="records"),
         }
         if history:
@@ -127,8 +148,9 @@ def check_lrs(lrs: Any) -> list[float]:
         if not math.isfinite(lr) or lr <= 0:
             raise ConfigError(f"learning rate {lr!r} in lrs must be positive and finite")
         if float(lr) in out:
-            raise ConfigError(f"learning rate {lr!r} appears twice in lrs; list each rate once "
-                              "(use seeds to repeat runs)")
+            raise ConfigError(
+                f"learning rate {lr!r} appears twice in lrs; list each rate once (use seeds to repeat runs)"
+            )
         out.append(float(lr))
     return out
 
@@ -231,14 +253,14 @@ def compare_learning_rates(
     if not isinstance(rule, Rule):
         raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
     if rule.batch_size != 1:
-        raise ConfigError(f"the rule has {rule.batch_size} starts; compare learning rates on one "
-                          "(rule.select(i))")
+        raise ConfigError(f"the rule has {rule.batch_size} starts; compare learning rates on one (rule.select(i))")
     rates = check_lrs(lrs)
     seed_list = _check_seeds(seeds)
     _check_fit_kwargs(fit_kwargs)
     if fit_kwargs.get("n_starts", 1) != 1:
-        raise ConfigError(f"n_starts={fit_kwargs['n_starts']!r}: a comparison trains one start per run; "
-                          "vary seeds instead")
+        raise ConfigError(
+            f"n_starts={fit_kwargs['n_starts']!r}: a comparison trains one start per run; vary seeds instead"
+        )
     dtype = fit_kwargs.get("dtype", torch.float64)
     if isinstance(prices, MarketData):
         data = prices if prices.dtype == dtype else prices.to(dtype=dtype)
@@ -246,8 +268,14 @@ def compare_learning_rates(
         data = MarketData.from_prices(prices, dtype=dtype)
     if fit_kwargs.get("device") is not None:  # once here, not once per fit
         data = data.to(device=fit_kwargs["device"])
-    args = {**fit_kwargs, "optimizer": optimizer, "epochs": epochs, "batch_days": batch_days,
-            "temperature": temperature, "select": select}
+    args = {
+        **fit_kwargs,
+        "optimizer": optimizer,
+        "epochs": epochs,
+        "batch_days": batch_days,
+        "temperature": temperature,
+        "select": select,
+    }
     batched = vectorize and can_vectorize(optimizer, fit_kwargs)
     runs = [r for s in seed_list for r in run_fits(rule, data, rates, s, vectorize=batched, fit_args=args)]
 
@@ -265,29 +293,54 @@ def compare_learning_rates(
     for r, h in zip(runs, frames):
         curve = h["tracked_loss"].to_numpy(dtype=float)
         diverged = r.status == "diverged" or bool(h["diverged"].any())
-        stats = curve_stats(curve, best) if np.isfinite(curve).all() else {
-            "final_loss": math.nan, "progress": math.nan, "flip_rate": math.nan}
+        stats = (
+            curve_stats(curve, best)
+            if np.isfinite(curve).all()
+            else {"final_loss": math.nan, "progress": math.nan, "flip_rate": math.nan}
+        )
         m = r.metrics
         val = m.get("validation", {})
-        rows.append({
-            "lr": r.lr, "seed": r.seed,
-            "verdict": loss_curve_verdict(curve, best_loss=best, diverged=diverged),
-            "status": r.status, "epochs_run": len(curve), "diverged_at": r.diverged_at,
-            "initial_loss": float(curve[0]), "final_loss": stats["final_loss"], "progress": stats["progress"],
-            "steps_to_95": steps_to_fraction(curve, best_loss=best),
-            "flip_rate": stats["flip_rate"],
-            "train_soft_sharpe": m["train"]["soft_sharpe"], "train_hard_sharpe": m["train"]["hard_sharpe"],
-            "val_soft_sharpe": val.get("soft_sharpe", math.nan), "val_hard_sharpe": val.get("hard_sharpe", math.nan),
-            "seconds": r.seconds,
-        })
+        rows.append(
+            {
+                "lr": r.lr,
+                "seed": r.seed,
+                "verdict": loss_curve_verdict(curve, best_loss=best, diverged=diverged),
+                "status": r.status,
+                "epochs_run": len(curve),
+                "diverged_at": r.diverged_at,
+                "initial_loss": float(curve[0]),
+                "final_loss": stats["final_loss"],
+                "progress": stats["progress"],
+                "steps_to_95": steps_to_fraction(curve, best_loss=best),
+                "flip_rate": stats["flip_rate"],
+                "train_soft_sharpe": m["train"]["soft_sharpe"],
+                "train_hard_sharpe": m["train"]["hard_sharpe"],
+                "val_soft_sharpe": val.get("soft_sharpe", math.nan),
+                "val_hard_sharpe": val.get("hard_sharpe", math.nan),
+                "seconds": r.seconds,
+            }
+        )
     table = pd.DataFrame(rows).sort_values(["lr", "seed"], kind="stable").reset_index(drop=True)
     table["steps_to_95"] = table["steps_to_95"].astype("Int64")
     table["diverged_at"] = table["diverged_at"].astype("Int64")
-    config = {"rule": type(rule).__name__, "params": rule.params, "optimizer": optimizer, "epochs": epochs,
-              "lrs": sorted(rates), "seeds": seed_list, "batch_days": batch_days,
-              "temperature": list(temperature) if isinstance(temperature, tuple) else temperature,
-              "select": select, "vectorized": batched, "n_days": data.n_days, "tickers": list(data.tickers),
-              "fit_kwargs": {k: v if isinstance(v, (bool, int, float, str, list, tuple, dict)) else str(v)
-                             for k, v in fit_kwargs.items() if k not in ("callbacks", "train_days")}}
+    config = {
+        "rule": type(rule).__name__,
+        "params": rule.params,
+        "optimizer": optimizer,
+        "epochs": epochs,
+        "lrs": sorted(rates),
+        "seeds": seed_list,
+        "batch_days": batch_days,
+        "temperature": list(temperature) if isinstance(temperature, tuple) else temperature,
+        "select": select,
+        "vectorized": batched,
+        "n_days": data.n_days,
+        "tickers": list(data.tickers),
+        "fit_kwargs": {
+            k: v if isinstance(v, (bool, int, float, str, list, tuple, dict)) else str(v)
+            for k, v in fit_kwargs.items()
+            if k not in ("callbacks", "train_days")
+        },
+    }
     history = history.sort_values(["lr", "seed", "epoch"], kind="stable").reset_index(drop=True)
     return LRComparison(runs=table, history=history, best_loss=best, config=config)

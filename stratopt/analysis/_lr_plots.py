@@ -15,8 +15,12 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_comparison", "plot_range_test"]
 
-_SHARPES = {"train_soft_sharpe": ("C0", "-", "train soft"), "train_hard_sharpe": ("C0", "--", "train hard"),
-            "val_soft_sharpe": ("C1", "-", "validation soft"), "val_hard_sharpe": ("C1", "--", "validation hard")}
+_SHARPES = {
+    "train_soft_sharpe": ("C0", "-", "train soft"),
+    "train_hard_sharpe": ("C0", "--", "train hard"),
+    "val_soft_sharpe": ("C1", "-", "validation soft"),
+    "val_hard_sharpe": ("C1", "--", "validation hard"),
+}
 
 
 def plot_comparison(cmp: LRComparison) -> Figure:
@@ -55,22 +59,40 @@ def plot_comparison(cmp: LRComparison) -> Figure:
         ax_loss.plot(x_stop, float(np.clip(y_stop, low, high)), "x", color="red", ms=10, mew=2, clip_on=False)
     ax_loss.set(xscale="log", xlabel="epoch + 1", ylabel="loss", title="training loss per learning rate")
     ax_loss.legend(fontsize="small")
-    ax_gap.set(xscale="log", yscale="log", xlabel="epoch + 1", ylabel="loss - best loss of all runs",
-               title="distance to the best loss")
+    ax_gap.set(
+        xscale="log",
+        yscale="log",
+        xlabel="epoch + 1",
+        ylabel="loss - best loss of all runs",
+        title="distance to the best loss",
+    )
     by_lr = runs.groupby("lr")
     for col, (color, ls, label) in _SHARPES.items():
-        ax_sharpe.plot(by_lr[col].mean().index, by_lr[col].mean().to_numpy(), color=color, ls=ls, marker="o",
-                       ms=4, label=label)
+        ax_sharpe.plot(
+            by_lr[col].mean().index, by_lr[col].mean().to_numpy(), color=color, ls=ls, marker="o", ms=4, label=label
+        )
     bad = runs[runs["verdict"] == "diverged"]
     if len(bad):
         ax_sharpe.plot(bad["lr"], bad["val_hard_sharpe"], "x", color="red", ms=10, mew=2, label="diverged")
     for lr, verdicts in by_lr["verdict"]:
         text = "/".join(sorted(set(verdicts)))
-        ax_sharpe.annotate(text, (lr, 1.0), xycoords=("data", "axes fraction"), rotation=90, va="top",
-                           ha="center", fontsize="x-small", color="0.3")
+        ax_sharpe.annotate(
+            text,
+            (lr, 1.0),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            va="top",
+            ha="center",
+            fontsize="x-small",
+            color="0.3",
+        )
     ax_sharpe.axhline(0.0, color="0.6", lw=0.8)
-    ax_sharpe.set(xscale="log", xlabel="learning rate", ylabel="Sharpe ratio (annualised)",
-                  title="final Sharpe ratio against learning rate")
+    ax_sharpe.set(
+        xscale="log",
+        xlabel="learning rate",
+        ylabel="Sharpe ratio (annualised)",
+        title="final Sharpe ratio against learning rate",
+    )
     ax_sharpe.legend(fontsize="small", loc="lower left")
     return fig
 
@@ -86,7 +108,11 @@ def plot_range_test(test: LRRangeTest) -> Figure:
     ax.axvline(test.suggestion, color="C2", ls="--", label=f"suggested lr {test.suggestion:.3g} ({test.method})")
     if test.blowup_lr is not None:
         ax.axvline(test.blowup_lr, color="red", ls=":", label=f"blew up at lr {test.blowup_lr:.3g}")
-    ax.set(xscale="log", xlabel="learning rate", ylabel="loss",
-           title=f"learning-rate range test ({test.config.get('optimizer')})")
+    ax.set(
+        xscale="log",
+        xlabel="learning rate",
+        ylabel="loss",
+        title=f"learning-rate range test ({test.config.get('optimizer')})",
+    )
     ax.legend(fontsize="small")
     return fig

@@ -74,15 +74,24 @@ class LRRangeTest:
         """One line per fact: range, stop, suggestion and how it was found."""
         c = self.config
         stop = f"loss blew up at lr {self.blowup_lr:.3g}" if self.blowup_lr else "no blow-up in range"
-        return (f"LR range test ({c.get('optimizer')}, {c.get('lr_min'):.3g} to {c.get('lr_max'):.3g}, "
-                f"{len(self.table)} of {c.get('steps')} steps): {stop}; suggested lr {self.suggestion:.3g} "
-                f"({self.method})")
+        return (
+            f"LR range test ({c.get('optimizer')}, {c.get('lr_min'):.3g} to {c.get('lr_max'):.3g}, "
+            f"{len(self.table)} of {c.get('steps')} steps): {stop}; suggested lr {self.suggestion:.3g} "
+            f"({self.method})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record with the table as columns."""
-        return _jsonable({"suggestion": self.suggestion, "method": self.method, "blowup_lr": self.blowup_lr,
-                          "initial_loss": self.initial_loss, "config": self.config,
-                          "table": {k: self.table[k].tolist() for k in self.table.columns}})
+        return _jsonable(
+            {
+                "suggestion": self.suggestion,
+                "method": self.method,
+                "blowup_lr": self.blowup_lr,
+                "initial_loss": self.initial_loss,
+                "config": self.config,
+                "table": {k: self.table[k].tolist() for k in self.table.columns},
+            }
+        )
 
     def plot(self) -> Figure:
         """Loss and smoothed loss against lr (log x), suggestion and blow-up marked."""
@@ -194,9 +203,20 @@ def lr_range_test(
     stopper = _Stopper(beta, tracked)
     with warnings.catch_warnings():  # the blow-up is the point of the test; it is reported
         warnings.simplefilter("ignore", DivergenceWarning)
-        res = fit(rule, prices, optimizer=optimizer, lr=lo, epochs=steps + 1, select="last", tol=0.0,
-                  temperature=temperature, validation=validation, callbacks=[stopper],
-                  schedule=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, factor), **fit_kwargs)
+        res = fit(
+            rule,
+            prices,
+            optimizer=optimizer,
+            lr=lo,
+            epochs=steps + 1,
+            select="last",
+            tol=0.0,
+            temperature=temperature,
+            validation=validation,
+            callbacks=[stopper],
+            schedule=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, factor),
+            **fit_kwargs,
+        )
     h = res.history
     curve = (-h["train_sharpe"] if batch else h["loss"]).to_numpy(dtype=float)
     rates = lo * np.array([factor(e) for e in range(len(curve))])
@@ -208,20 +228,35 @@ def lr_range_test(
         ok = math.isfinite(curve[j]) and math.isfinite(float(h["grad_norm"].iloc[j]))
         blow_step = j if ok else max(j - 1, 0)  # a thrown parameter (step j) or a bad loss (step j-1)
     n = len(curve) - 1 if blow_step is None else min(len(curve) - 1, blow_step + 1)
-    table = pd.DataFrame({"step": np.arange(n), "lr": rates[:n], "loss": curve[1:n + 1]})
+    table = pd.DataFrame({"step": np.arange(n), "lr": rates[:n], "loss": curve[1 : n + 1]})
     finite = np.isfinite(table["loss"].to_numpy())
     table = table[finite].reset_index(drop=True)
     table["smoothed"] = smooth_losses(table["loss"].to_numpy(), beta)
     blowup_lr = float(rates[blow_step]) if blow_step is not None else None
     suggestion, method = _suggest(table, float(curve[0]), blow_step, blowup_lr)
-    config = {"optimizer": optimizer, "lr_min": lo, "lr_max": hi, "steps": steps, "beta": beta,
-              "temperature": temperature, "rule": type(rule).__name__, "status": res.status}
-    return LRRangeTest(table=table, initial_loss=float(curve[0]), suggestion=float(np.clip(suggestion, lo, hi)),
-                       method=method, blowup_lr=blowup_lr, config=config)
+    config = {
+        "optimizer": optimizer,
+        "lr_min": lo,
+        "lr_max": hi,
+        "steps": steps,
+        "beta": beta,
+        "temperature": temperature,
+        "rule": type(rule).__name__,
+        "status": res.status,
+    }
+    return LRRangeTest(
+        table=table,
+        initial_loss=float(curve[0]),
+        suggestion=float(np.clip(suggestion, lo, hi)),
+        method=method,
+        blowup_lr=blowup_lr,
+        config=config,
+    )
 
 
-def _suggest(table: pd.DataFrame, initial: float, blow_step: int | None,
-             blowup_lr: float | None) -> tuple[float, Method]:
+def _suggest(
+    table: pd.DataFrame, initial: float, blow_step: int | None, blowup_lr: float | None
+) -> tuple[float, Method]:
     usable = table if blow_step is None else table[table["step"] < blow_step]
     if len(usable):  # the descent ends where the smoothed loss is lowest; later is instability
         usable = usable.iloc[: int(np.argmin(usable["smoothed"].to_numpy())) + 1]

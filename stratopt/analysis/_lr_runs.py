@@ -38,8 +38,9 @@ __all__ = ["Run", "can_vectorize", "replicate", "run_fits"]
 #: run one fit each (as does any explicit ``tol``, whose test is relative to the loss, and a
 #: ``train_days`` mask, kept simple here as walk-forward's own business).
 _ONE_BY_ONE = ("clip_grad_norm", "turnover_penalty", "l2_penalty", "early_stopping", "callbacks", "train_days")
-_FIT_DEFAULTS = {k: p.default for k, p in inspect.signature(fit).parameters.items()
-                 if p.default is not inspect.Parameter.empty}
+_FIT_DEFAULTS = {
+    k: p.default for k, p in inspect.signature(fit).parameters.items() if p.default is not inspect.Parameter.empty
+}
 
 
 @dataclass
@@ -74,8 +75,9 @@ def _is_set(value: Any) -> bool:
     return True
 
 
-def run_fits(rule: Rule, data: MarketData, lrs: Sequence[float], seed: int, *, vectorize: bool,
-             fit_args: dict[str, Any]) -> list[Run]:
+def run_fits(
+    rule: Rule, data: MarketData, lrs: Sequence[float], seed: int, *, vectorize: bool, fit_args: dict[str, Any]
+) -> list[Run]:
     """One :class:`Run` per learning rate (in the order of ``lrs``) for one seed."""
     args = {"tol": 0.0, **fit_args}  # no convergence stop: every run gets the full curve
     if vectorize and len(lrs) > 1:
@@ -93,8 +95,15 @@ def _fit_quietly(rule: Rule, data: MarketData, **kwargs: Any) -> Any:
 def _single(rule: Rule, data: MarketData, lr: float, seed: int, args: dict[str, Any]) -> Run:
     t0 = time.perf_counter()
     res = _fit_quietly(rule, data, lr=lr, seed=seed, **args)
-    return Run(lr=lr, seed=seed, history=res.history.copy(), status=res.status, diverged_at=res.diverged_at,
-               metrics=res.metrics, seconds=time.perf_counter() - t0)
+    return Run(
+        lr=lr,
+        seed=seed,
+        history=res.history.copy(),
+        status=res.status,
+        diverged_at=res.diverged_at,
+        metrics=res.metrics,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def replicate(rule: Rule, n: int) -> Rule:
@@ -120,8 +129,9 @@ def _scaled(objective: Callable[..., Tensor], scale: Tensor) -> Callable[..., Te
     return scaled_objective
 
 
-def _batched(rule: Rule, data: MarketData, lrs: Sequence[float], seed: int,
-             fit_args: dict[str, Any]) -> list[Run | None]:
+def _batched(
+    rule: Rule, data: MarketData, lrs: Sequence[float], seed: int, fit_args: dict[str, Any]
+) -> list[Run | None]:
     """All rates as the starts of one fit; None for a start to rerun alone (see below)."""
     n = len(lrs)
     ref = max(lrs)
@@ -129,8 +139,9 @@ def _batched(rule: Rule, data: MarketData, lrs: Sequence[float], seed: int,
     a = {**_FIT_DEFAULTS, **fit_args}
     objective = obj.get_objective(a["objective"])
     t0 = time.perf_counter()
-    res = _fit_quietly(replicate(rule, n), data, lr=ref, seed=seed, tol=0.0,
-                       **{**fit_args, "objective": _scaled(objective, scale)})
+    res = _fit_quietly(
+        replicate(rule, n), data, lr=ref, seed=seed, tol=0.0, **{**fit_args, "objective": _scaled(objective, scale)}
+    )
     seconds = (time.perf_counter() - t0) / n
     # Final metrics per start, as fit computes them for its best start (same split and days).
     split = split_validation(data, a["validation"], min_train=math.ceil(rule.max_window()) + 2)
@@ -141,8 +152,9 @@ def _batched(rule: Rule, data: MarketData, lrs: Sequence[float], seed: int,
         d_at = int(res.starts["diverged_at"].iloc[i])
         if d_at >= 0:  # a diverged start stays frozen in the batch; alone, its fit stops there
             h = h.loc[:d_at]
-        h = h.assign(loss=h["loss"] / float(scale[i]), grad_norm=h["grad_norm"] / float(scale[i]),
-                     lr=h["lr"] * float(scale[i]))
+        h = h.assign(
+            loss=h["loss"] / float(scale[i]), grad_norm=h["grad_norm"] / float(scale[i]), lr=h["lr"] * float(scale[i])
+        )
         # fit's blow-up rule is not scale-free (max(1, |loss|)); a start that would have been
         # stopped by it alone but was not in the batch is rerun alone (never seen with the
         # built-in objectives, whose losses are bounded).
@@ -154,10 +166,25 @@ def _batched(rule: Rule, data: MarketData, lrs: Sequence[float], seed: int,
             runs.append(None)
             continue
         metrics = evaluate_rule(
-            res.batch_rule.select(i), data, split, temperature=t_end, objective=objective,
-            objective_kwargs=dict(a["objective_kwargs"] or {}), cost_bps=a["cost_bps"],
-            slippage=a["slippage"], allocation=a["allocation"],
+            res.batch_rule.select(i),
+            data,
+            split,
+            temperature=t_end,
+            objective=objective,
+            objective_kwargs=dict(a["objective_kwargs"] or {}),
+            cost_bps=a["cost_bps"],
+            slippage=a["slippage"],
+            allocation=a["allocation"],
         )
-        runs.append(Run(lr=lr, seed=seed, history=h, status="diverged" if d_at >= 0 else "max_epochs",
-                        diverged_at=d_at if d_at >= 0 else None, metrics=metrics, seconds=seconds))
+        runs.append(
+            Run(
+                lr=lr,
+                seed=seed,
+                history=h,
+                status="diverged" if d_at >= 0 else "max_epochs",
+                diverged_at=d_at if d_at >= 0 else None,
+                metrics=metrics,
+                seconds=seconds,
+            )
+        )
     return runs

@@ -60,8 +60,9 @@ def _span(initial: float, best_loss: float) -> float:
     return span if span > 1e-12 * max(1.0, abs(initial)) else math.nan
 
 
-def steps_to_fraction(loss: Sequence[float] | np.ndarray, *, best_loss: float,
-                      fraction: float = STEPS_FRACTION) -> int | None:
+def steps_to_fraction(
+    loss: Sequence[float] | np.ndarray, *, best_loss: float, fraction: float = STEPS_FRACTION
+) -> int | None:
     """First epoch at which a loss curve has covered ``fraction`` of the way to ``best_loss``.
 
     The target is ``loss[0] + fraction * (best_loss - loss[0])``, which works for negative
@@ -97,15 +98,20 @@ def _flip_share(curve: np.ndarray, large_change: float) -> float:
 
 def curve_stats(curve: np.ndarray, best_loss: float) -> dict[str, float]:
     span = _span(float(curve[0]), best_loss)
-    tail = curve[-max(1, math.ceil(TAIL * len(curve))):]
+    tail = curve[-max(1, math.ceil(TAIL * len(curve))) :]
     final = float(np.median(tail))
     progress = (curve[0] - final) / span if not math.isnan(span) else math.nan
     large = OSC_LARGE_CHANGE * (span if not math.isnan(span) else max(abs(curve[0]), 1e-12))
-    second = curve[len(curve) // 2:]
+    second = curve[len(curve) // 2 :]
     movement = float(np.abs(np.diff(second)).sum())
     net = float(second[0] - second[-1]) / movement if movement > 0 else 1.0
-    return {"final_loss": final, "progress": float(progress), "flip_rate": _flip_share(curve, large),
-            "tail_flip_rate": _flip_share(second, large), "net_share": net}
+    return {
+        "final_loss": final,
+        "progress": float(progress),
+        "flip_rate": _flip_share(curve, large),
+        "tail_flip_rate": _flip_share(second, large),
+        "net_share": net,
+    }
 
 
 def loss_curve_verdict(loss: Sequence[float] | np.ndarray, *, best_loss: float, diverged: bool = False) -> Verdict:

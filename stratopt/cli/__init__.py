@@ -16,13 +16,7 @@ import warnings
 from collections.abc import Sequence
 from types import ModuleType
 
-from stratopt.cli import _compare_lr
-from stratopt.cli import _credit
-from stratopt.cli import _data
-from stratopt.cli import _fit
-from stratopt.cli import _gradient_flow
-from stratopt.cli import _landscape
-from stratopt.cli import _walk_forward
+from stratopt.cli import _compare_lr, _credit, _data, _fit, _gradient_flow, _landscape, _walk_forward
 from stratopt.cli._data import add_source_arguments, load_from_args
 from stratopt.errors import StratoptError, StratoptWarning
 

@@ -25,8 +25,9 @@ def parse_floats(text: str, *, option: str) -> list[float]:
         try:
             out.append(float(item))
         except ValueError:
-            raise ConfigError(f"{option} item {item.strip()!r} is not a number; give a comma-separated list "
-                              "like 1e-3,1e-2,0.1") from None
+            raise ConfigError(
+                f"{option} item {item.strip()!r} is not a number; give a comma-separated list like 1e-3,1e-2,0.1"
+            ) from None
     return out
 
 
@@ -40,21 +41,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         f"Uses the bundled data ({DEFAULT_TICKER} unless --tickers or a SOURCE is given).",
     )
     add_source_arguments(parser)
-    parser.add_argument("--lrs", default=DEFAULT_LRS, metavar="LIST",
-                        help=f"comma-separated learning rates (default {DEFAULT_LRS})")
-    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "momentum", "adam", "rmsprop"],
-                        help="optimiser (default sgd)")
+    parser.add_argument(
+        "--lrs", default=DEFAULT_LRS, metavar="LIST", help=f"comma-separated learning rates (default {DEFAULT_LRS})"
+    )
+    parser.add_argument(
+        "--optimizer", default="sgd", choices=["sgd", "momentum", "adam", "rmsprop"], help="optimiser (default sgd)"
+    )
     parser.add_argument("--epochs", type=int, default=300, help="optimiser steps per run (default 300)")
     parser.add_argument("--rule", default="ma-crossover", choices=sorted(RULES), help="rule to train")
-    parser.add_argument("--seeds", default="0", metavar="LIST",
-                        help="comma-separated seeds, one run each per rate (matter with --batch-days)")
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        metavar="LIST",
+        help="comma-separated seeds, one run each per rate (matter with --batch-days)",
+    )
     parser.add_argument("--batch-days", type=int, default=None, help="days per SGD window (default: full batch)")
     parser.add_argument("--temperature", type=float, default=0.5, help="fixed softness of the rule (default 0.5)")
     parser.add_argument("--validation", type=float, default=0.2, help="fraction of last days held out (default 0.2)")
     parser.add_argument("--cost-bps", type=float, default=5.0, help="trading cost in basis points (default 5)")
-    parser.add_argument("--range-test", action="store_true",
-                        help="also run Smith's learning-rate range test (from min(lrs)/10 to max(lrs)*10) "
-                        "and print its suggested rate")
+    parser.add_argument(
+        "--range-test",
+        action="store_true",
+        help="also run Smith's learning-rate range test (from min(lrs)/10 to max(lrs)*10) and print its suggested rate",
+    )
     parser.add_argument("--plot", metavar="PATH", help="save the comparison figure (PNG)")
     parser.add_argument("--range-plot", metavar="PATH", help="save the range-test figure (implies --range-test)")
     parser.add_argument("--json", metavar="PATH", help="write the runs table, thresholds and config as JSON")
@@ -76,14 +85,22 @@ def run(args: argparse.Namespace) -> int:
     rule = make_rule(args.rule, seed=seeds[0])
     common: dict[str, Any] = {"optimizer": args.optimizer, "cost_bps": args.cost_bps, "progress": False}
     result = compare_learning_rates(
-        rule, prices, lrs, epochs=args.epochs, seeds=seeds, batch_days=args.batch_days,
-        temperature=args.temperature, validation=args.validation or None, **common,
+        rule,
+        prices,
+        lrs,
+        epochs=args.epochs,
+        seeds=seeds,
+        batch_days=args.batch_days,
+        temperature=args.temperature,
+        validation=args.validation or None,
+        **common,
     )
     print(result.summary())
     record = result.to_dict()
     if args.range_test or args.range_plot:
-        test = lr_range_test(rule, prices, lr_min=min(lrs) / 10, lr_max=max(lrs) * 10,
-                             temperature=args.temperature, **common)
+        test = lr_range_test(
+            rule, prices, lr_min=min(lrs) / 10, lr_max=max(lrs) * 10, temperature=args.temperature, **common
+        )
         print(test.summary())
         record["range_test"] = {k: v for k, v in test.to_dict().items() if k != "table"}
         if args.range_plot:

@@ -39,10 +39,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add_source_arguments(parser)
     parser.add_argument("--rule", default="ma-crossover", choices=sorted(RULES), help="rule to explain")
-    parser.add_argument("--param", action="append", metavar="NAME=VALUE",
-                        help="set a parameter in natural units before explaining (repeatable), e.g. fast=30")
-    parser.add_argument("--fit-epochs", type=int, default=0, metavar="N",
-                        help="train the rule for N epochs first (adam, defaults of 'stratopt fit'); 0 explains it as set")
+    parser.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="set a parameter in natural units before explaining (repeatable), e.g. fast=30",
+    )
+    parser.add_argument(
+        "--fit-epochs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train the rule for N epochs first (adam, defaults of 'stratopt fit'); 0 explains it as set",
+    )
     parser.add_argument("--objective", default="sharpe", choices=sorted(OBJECTIVES), help="objective to attribute")
     parser.add_argument("--temperature", type=float, default=0.1, help="softness of the rule, > 0 (default 0.1)")
     parser.add_argument("--cost-bps", type=float, default=5.0, help="trading cost in basis points (default 5)")
@@ -70,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
         trained = ", ".join(f"{k}={v:.4g}" for k, v in result.params.items())
         print(f"trained for {len(result.history)} epochs ({result.status})" + (f": {trained}" if trained else ""))
         rule = result.rule
-    credit = credit_assignment(rule, prices, objective=args.objective, temperature=args.temperature,
-                               cost_bps=args.cost_bps, top=args.top)
+    credit = credit_assignment(
+        rule, prices, objective=args.objective, temperature=args.temperature, cost_bps=args.cost_bps, top=args.top
+    )
     print(credit.summary(rows=args.top))
     if args.json:
         Path(args.json).write_text(json.dumps(credit.to_dict(), indent=2))

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from stratopt.training import fit
 
     prices = load_from_args(args)
-    result = fit(make_rule(args.rule, seed=args.seed), prices, validation=args.validation or None, **training_kwargs(args))
+    result = fit(
+        make_rule(args.rule, seed=args.seed), prices, validation=args.validation or None, **training_kwargs(args)
+    )
     print(result.summary())
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))

@@ -39,8 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add_source_arguments(parser)
     parser.add_argument("--depths", default="2-10", help="layer counts, a range or a list (default 2-10)")
-    parser.add_argument("--activations", default=",".join(_ACTIVATIONS),
-                        help="comma-separated, from sigmoid, tanh, relu (default all three)")
+    parser.add_argument(
+        "--activations",
+        default=",".join(_ACTIVATIONS),
+        help="comma-separated, from sigmoid, tanh, relu (default all three)",
+    )
     parser.add_argument("--width", type=int, default=32, help="hidden width (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
     parser.add_argument("--json", metavar="PATH", help="write the tidy table as JSON")
@@ -58,8 +61,13 @@ def run(args: argparse.Namespace) -> int:
     if args.width < 1:
         raise ConfigError(f"--width {args.width} must be a positive integer, e.g. 32")
     prices = load_from_args(args)
-    sweep = gradient_flow_sweep(prices, depths=parse_depths(args.depths), activations=activations,  # type: ignore[arg-type]
-                                width=args.width, seed=args.seed)
+    sweep = gradient_flow_sweep(
+        prices,
+        depths=parse_depths(args.depths),
+        activations=activations,  # type: ignore[arg-type]
+        width=args.width,
+        seed=args.seed,
+    )
     print(sweep.summary())
     if args.json:
         Path(args.json).write_text(json.dumps(sweep.to_dict(), indent=2))

@@ -32,12 +32,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--x", default="fast", help="parameter on the x axis (default fast)")
     parser.add_argument("--y", default="slow", help="parameter on the y axis (default slow)")
     parser.add_argument("--grid", type=int, default=60, help="points per axis (default 60)")
-    parser.add_argument("--spacing", default="auto", choices=["auto", "linear", "log"],
-                        help="grid spacing (default auto: log for windows in days)")
+    parser.add_argument(
+        "--spacing",
+        default="auto",
+        choices=["auto", "linear", "log"],
+        help="grid spacing (default auto: log for windows in days)",
+    )
     parser.add_argument("--temperature", type=float, default=0.1, help="temperature of the soft surface (default 0.1)")
     parser.add_argument("--surface", default="soft", choices=["soft", "hard"], help="surface to plot (default soft)")
-    parser.add_argument("--trajectory", action="store_true",
-                        help="fit the rule (no validation hold-out) and overlay its path")
+    parser.add_argument(
+        "--trajectory", action="store_true", help="fit the rule (no validation hold-out) and overlay its path"
+    )
     parser.add_argument("--plot", metavar="PATH", help="save the surface and contour figure (PNG)")
     parser.add_argument("--json", metavar="PATH", help="write grids, surfaces, critical points as JSON")
     parser.set_defaults(func=run)
@@ -51,14 +56,32 @@ def run(args: argparse.Namespace) -> int:
         args.tickers = DEFAULT_TICKER
     prices = load_from_args(args)
     rule = make_rule(args.rule, seed=args.seed)
-    land = loss_landscape(rule, prices, args.x, args.y, grid=args.grid, spacing=args.spacing,
-                          temperature=args.temperature, cost_bps=args.cost_bps)
+    land = loss_landscape(
+        rule,
+        prices,
+        args.x,
+        args.y,
+        grid=args.grid,
+        spacing=args.spacing,
+        temperature=args.temperature,
+        cost_bps=args.cost_bps,
+    )
     result = None
     if args.trajectory:
         # the fit sees the landscape's days and ends its annealing at the landscape's temperature
-        result = fit(rule, prices, validation=None, temperature=(max(1.0, args.temperature), args.temperature),
-                     optimizer=args.optimizer, lr=args.lr, epochs=args.epochs, n_starts=args.n_starts,
-                     batch_days=args.batch_days, cost_bps=args.cost_bps, seed=args.seed)
+        result = fit(
+            rule,
+            prices,
+            validation=None,
+            temperature=(max(1.0, args.temperature), args.temperature),
+            optimizer=args.optimizer,
+            lr=args.lr,
+            epochs=args.epochs,
+            n_starts=args.n_starts,
+            batch_days=args.batch_days,
+            cost_bps=args.cost_bps,
+            seed=args.seed,
+        )
     print(land.summary(result))
     if args.json:
         record = land.to_dict()

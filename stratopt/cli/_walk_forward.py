@@ -46,11 +46,25 @@ def run(args: argparse.Namespace) -> int:
     from stratopt.model_selection import WalkForward, walk_forward
 
     prices = load_from_args(args)
-    splitter = WalkForward(_size(args.train), _size(args.test), step=_size(args.step), anchored=args.anchored,
-                           purge=args.purge, embargo=args.embargo, reduce_test=True)
+    splitter = WalkForward(
+        _size(args.train),
+        _size(args.test),
+        step=_size(args.step),
+        anchored=args.anchored,
+        purge=args.purge,
+        embargo=args.embargo,
+        reduce_test=True,
+    )
     fit_kwargs = {"optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs, "batch_days": args.batch_days}
-    result = walk_forward(make_rule(args.rule, seed=args.seed), prices, splitter, fit_kwargs=fit_kwargs, n_starts=args.n_starts,
-                          seed=args.seed, cost_bps=args.cost_bps)
+    result = walk_forward(
+        make_rule(args.rule, seed=args.seed),
+        prices,
+        splitter,
+        fit_kwargs=fit_kwargs,
+        n_starts=args.n_starts,
+        seed=args.seed,
+        cost_bps=args.cost_bps,
+    )
     print(result.summary())
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))

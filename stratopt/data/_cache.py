@@ -166,18 +166,14 @@ def write_cache(
     folder.mkdir(parents=True, exist_ok=True)
     meta = {
         "ticker": check_ticker(ticker),
-        "fetched_at": (
-            pd.Timestamp.now(tz="UTC") if fetched_at is None else fetched_at
-        ).isoformat(),
+        "fetched_at": (pd.Timestamp.now(tz="UTC") if fetched_at is None else fetched_at).isoformat(),
         "start": None if start is None else start.isoformat(),
         "end": None if end is None else end.isoformat(),
     }
     frame = pd.DataFrame({"close": prices.astype("float64").to_numpy()}, index=prices.index)
     frame.index.name = "date"
     table = pa.Table.from_pandas(frame, preserve_index=True)
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()}
-    )
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()})
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".tmp-{path.stem}-", suffix=".parquet")
     try:
         with os.fdopen(fd, "wb") as handle:

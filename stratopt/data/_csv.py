@@ -98,9 +98,7 @@ def _read(path: Path, **kwargs: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(
-            f"cannot read {path} as CSV ({exc}): check that it is a text table"
-        ) from exc
+        raise DataError(f"cannot read {path} as CSV ({exc}): check that it is a text table") from exc
 
 
 def _is_yfinance_header(path: Path) -> bool:
@@ -118,9 +116,7 @@ def _read_file(path: Path) -> pd.DataFrame:
         return clean_dates(close_from_frame(raw), source=source)
     raw = _read(path)
     names = [field_name(c) for c in raw.columns]
-    date_col = next(
-        (c for c, n in zip(raw.columns, names, strict=True) if n in _DATE_NAMES), raw.columns[0]
-    )
+    date_col = next((c for c, n in zip(raw.columns, names, strict=True) if n in _DATE_NAMES), raw.columns[0])
     others = {c: n for c, n in zip(raw.columns, names, strict=True) if c != date_col}
     if set(others.values()) & set(_TICKER_NAMES):
         return _from_long(raw, date_col, others, source)
@@ -137,13 +133,9 @@ def _read_file(path: Path) -> pd.DataFrame:
     return clean_dates(raw.set_index(date_col), source=source)
 
 
-def _from_long(
-    raw: pd.DataFrame, date_col: object, others: dict[object, str], source: str
-) -> pd.DataFrame:
+def _from_long(raw: pd.DataFrame, date_col: object, others: dict[object, str], source: str) -> pd.DataFrame:
     ticker_col = next(c for c, n in others.items() if n in _TICKER_NAMES)
-    price_col = next(
-        (c for name in _LONG_PRICE_NAMES for c, n in others.items() if n == name), None
-    )
+    price_col = next((c for name in _LONG_PRICE_NAMES for c, n in others.items() if n == name), None)
     if price_col is None:
         raise DataError(
             f"{source} looks like a long table (it has a {ticker_col!r} column) but has no price "
@@ -155,10 +147,7 @@ def _from_long(
     table["ticker"] = table["ticker"].astype(str).str.strip()
     duplicated = table[table.duplicated(["date", "ticker"])]
     if len(duplicated):
-        pairs = [
-            f"{t} on {d:%Y-%m-%d}"
-            for d, t in zip(duplicated["date"], duplicated["ticker"], strict=True)
-        ]
+        pairs = [f"{t} on {d:%Y-%m-%d}" for d, t in zip(duplicated["date"], duplicated["ticker"], strict=True)]
         raise DataError(
             f"{source} lists the same ticker and date more than once ({', '.join(pairs[:5])}): "
             "keep one price per ticker and date"
@@ -196,8 +185,7 @@ def read_csv_prices(source: PathLike | Sequence[PathLike]) -> pd.DataFrame:
         for ticker in frame.columns:
             if ticker in owner:
                 raise DataError(
-                    f"ticker {ticker!r} is in both {owner[ticker]} and {path}: "
-                    "keep each ticker in one file"
+                    f"ticker {ticker!r} is in both {owner[ticker]} and {path}: keep each ticker in one file"
                 )
             owner[ticker] = path
     if len(frames) == 1:

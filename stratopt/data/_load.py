@@ -178,9 +178,7 @@ def _select(available: list[str], wanted: list[str], label: str) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _window(
-    prices: pd.DataFrame, first: pd.Timestamp | None, last: pd.Timestamp | None, label: str
-) -> pd.DataFrame:
+def _window(prices: pd.DataFrame, first: pd.Timestamp | None, last: pd.Timestamp | None, label: str) -> pd.DataFrame:
     lo, hi = prices.index[0], prices.index[-1]
     span = f"{label} covers {lo:%Y-%m-%d} to {hi:%Y-%m-%d}"
     if first is not None and first > hi:

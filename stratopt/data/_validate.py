@@ -217,17 +217,13 @@ def _clean_columns(prices: pd.DataFrame, source: str | None) -> pd.DataFrame:
         raise DataError(f"the price table{_where(source)} has a column with an empty name")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise DataError(
-            f"ticker columns {dupes} appear more than once{_where(source)}: keep one column each"
-        )
+        raise DataError(f"ticker columns {dupes} appear more than once{_where(source)}: keep one column each")
     frame = prices.copy()
     frame.columns = pd.Index(names, dtype=object)
     return frame
 
 
-def parse_valid_dates(
-    labels: object, *, source: str | None = None
-) -> tuple[pd.DatetimeIndex, np.ndarray]:
+def parse_valid_dates(labels: object, *, source: str | None = None) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """Parse date labels and drop those that are not dates, with a warning giving the count.
 
     Parameters
@@ -249,10 +245,7 @@ def parse_valid_dates(
     keep = ~np.asarray(dates.isna())
     if not keep.all():
         examples = [repr(v) for v in raw[~keep]]
-        _repair(
-            f"dropped {int((~keep).sum())} rows{_where(source)} whose date does not parse "
-            f"({_show(examples, 3)})"
-        )
+        _repair(f"dropped {int((~keep).sum())} rows{_where(source)} whose date does not parse ({_show(examples, 3)})")
     return dates[keep], keep
 
 
@@ -320,9 +313,7 @@ def _check_values(frame: pd.DataFrame, source: str | None) -> None:
         )
     empty = frame.columns[np.isnan(values).all(axis=0)]
     if len(empty):
-        raise DataError(
-            f"tickers {list(empty)} have no prices at all{_where(source)}: drop those columns"
-        )
+        raise DataError(f"tickers {list(empty)} have no prices at all{_where(source)}: drop those columns")
 
 
 def _fill_gaps(frame: pd.DataFrame, max_gap: int, source: str | None) -> pd.DataFrame:

@@ -170,16 +170,11 @@ def _store(
 def _stale_message(symbol: str, entry: CacheEntry, note: str, covered: bool) -> str:
     age = entry.age()
     days, hours = age.days, age.seconds // 3600
-    span = (
-        f"{entry.prices.index[0]:%Y-%m-%d} to {entry.prices.index[-1]:%Y-%m-%d}"
-        if len(entry.prices)
-        else "no dates"
-    )
+    span = f"{entry.prices.index[0]:%Y-%m-%d} to {entry.prices.index[-1]:%Y-%m-%d}" if len(entry.prices) else "no dates"
     return (
         f"download of {symbol} failed ({note}); using the cached copy from "
         f"{entry.fetched_at:%Y-%m-%d %H:%M} UTC, {days} days {hours} hours old "
-        f"(prices {span}, file {entry.path})"
-        + ("" if covered else "; it does not cover all the requested dates")
+        f"(prices {span}, file {entry.path})" + ("" if covered else "; it does not cover all the requested dates")
     )
 
 

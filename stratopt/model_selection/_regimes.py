@@ -60,8 +60,12 @@ def regime_table(returns: dict[str, pd.Series], labels: pd.DataFrame) -> pd.Data
     for kind in lab.columns:
         for regime in sorted(lab[kind].dropna().unique()):
             mask = (lab[kind] == regime).to_numpy()
-            row: dict[str, object] = {"kind": kind, "regime": regime, "days": int(mask.sum()),
-                                      "share": float(mask.mean())}
+            row: dict[str, object] = {
+                "kind": kind,
+                "regime": regime,
+                "days": int(mask.sum()),
+                "share": float(mask.mean()),
+            }
             for name, r in returns.items():
                 sub = r.to_numpy()[mask]
                 row[f"{name}_sharpe"] = m.sharpe_ratio(sub) if sub.size > 1 else math.nan

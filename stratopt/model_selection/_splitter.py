@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import KW_ONLY, dataclass, field
-from typing import TYPE_CHECKING, TypeAlias, Union
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -21,10 +21,10 @@ __all__ = ["SizeLike", "WalkForward"]
 
 #: A window size: trading days (rows) as an int, or a calendar span ("5Y", "6M", "2W", "63D",
 #: or any pandas offset object).
-SizeLike: TypeAlias = Union[int, str, BaseOffset]
+SizeLike: TypeAlias = int | str | BaseOffset
 
-_Size: TypeAlias = Union[int, BaseOffset]
-_Prices: TypeAlias = Union[pd.DataFrame, pd.Series, pd.DatetimeIndex]
+_Size: TypeAlias = int | BaseOffset
+_Prices: TypeAlias = pd.DataFrame | pd.Series | pd.DatetimeIndex
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([A-Za-z])\s*$")
 # "Y" is mapped to months so that "1Y" and "12M" are the same offset; pandas 3 deprecates the
 # bare "Y"/"M" frequency aliases, so strings are never handed to pandas' alias parser.
@@ -35,9 +35,7 @@ _FOLD_COLUMNS = ["fold", "train_start", "train_end", "test_start", "test_end", "
 def _parse_size(value: object, name: str) -> _Size:
     """Turn a user size into trading days (int) or a pandas offset, or raise ConfigError."""
     hint = "pass trading days as an int (e.g. 252) or a calendar span such as '5Y', '6M', '63D'"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, np.integer, str, BaseOffset)
-    ):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, str, BaseOffset)):
         raise ConfigError(f"{name}={value!r} ({type(value).__name__}) is not a window size; {hint}")
     if isinstance(value, (int, np.integer)):
         if value < 1:
@@ -278,10 +276,7 @@ class WalkForward:
             if _nonnegative_int(self.min_train, "min_train") < 1:
                 raise ConfigError(f"min_train={self.min_train!r} must be at least 1 row")
         if isinstance(step, int) and isinstance(test, int) and step < test:
-            raise ConfigError(
-                f"step={step} is shorter than test={test}: test windows would overlap; "
-                "use step >= test"
-            )
+            raise ConfigError(f"step={step} is shorter than test={test}: test windows would overlap; use step >= test")
         if isinstance(step, int) and embargo >= step:
             raise ConfigError(
                 f"embargo={embargo} must be shorter than step={step}, otherwise every day after "
@@ -300,9 +295,7 @@ class WalkForward:
         if anchor is None:
             raise DataError(self._too_short_message(dates))
         same_grid = self.step is None or self._step == self._test
-        anchors, starts, ends = _test_windows(
-            dates, anchor, self._test, self._step, same_grid, self.reduce_test
-        )
+        anchors, starts, ends = _test_windows(dates, anchor, self._test, self._step, same_grid, self.reduce_test)
         if len(starts) == 0:
             raise DataError(self._too_short_message(dates))
         if np.any(starts[1:] < ends[:-1]):

@@ -135,8 +135,16 @@ def walk_forward(
         window = window.loc[:, window.notna().any()]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = fit(current, window, n_starts=n_starts, seed=None if seed is None else seed + k,
-                      cost_bps=cost_bps, allocation=allocation, train_days=mask, **kwargs)
+            res = fit(
+                current,
+                window,
+                n_starts=n_starts,
+                seed=None if seed is None else seed + k,
+                cost_bps=cost_bps,
+                allocation=allocation,
+                train_days=mask,
+                **kwargs,
+            )
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         test_lo, test_hi = int(test_idx[0]), int(test_idx[-1]) + 1
@@ -160,8 +168,9 @@ def walk_forward(
             baseline_parts[name].append(pd.Series(r, index=test_dates))
         trades = np.abs(np.diff(held[test_lo - 1 : test_hi], axis=0)).sum(axis=1)
         # every start's hard train Sharpe is one trial of the selection
-        train_all = _hard_returns(res.batch_rule, MarketData.from_prices(window), cost_bps=cost_bps,
-                                  allocation=allocation)[:, mask[1:] & mask[:-1]]
+        train_all = _hard_returns(
+            res.batch_rule, MarketData.from_prices(window), cost_bps=cost_bps, allocation=allocation
+        )[:, mask[1:] & mask[:-1]]
         trial_sharpes.append([m.sharpe_ratio(r, periods=1) for r in train_all])
         row = {
             "fold": k,
@@ -180,8 +189,11 @@ def walk_forward(
     folds = pd.DataFrame(fold_rows).set_index("fold")
     oos_returns = pd.concat(oos_parts).rename("oos")
     baselines = {name: pd.concat(parts).rename(name) for name, parts in baseline_parts.items()}
-    candidates = pd.DataFrame(np.vstack(candidate_parts), index=oos_returns.index,
-                              columns=[f"start_{j}" for j in range(candidate_parts[0].shape[1])])
+    candidates = pd.DataFrame(
+        np.vstack(candidate_parts),
+        index=oos_returns.index,
+        columns=[f"start_{j}" for j in range(candidate_parts[0].shape[1])],
+    )
     n_tried = n_trials if n_trials is not None else sum(len(f) for f in trial_sharpes)
     return WalkForwardResult(
         folds=folds,
@@ -193,9 +205,16 @@ def walk_forward(
         dsr=_deflated(oos_returns, trial_sharpes, n_tried),
         pbo=_pbo(candidates),
         n_trials=n_tried,
-        config={"rule": type(rule).__name__, "splitter": repr(splitter), "n_starts": n_starts, "seed": seed,
-                "cost_bps": cost_bps, "allocation": allocation, "warm_start": warm_start,
-                "fit_kwargs": {k: v for k, v in kwargs.items() if k != "progress"}},
+        config={
+            "rule": type(rule).__name__,
+            "splitter": repr(splitter),
+            "n_starts": n_starts,
+            "seed": seed,
+            "cost_bps": cost_bps,
+            "allocation": allocation,
+            "warm_start": warm_start,
+            "fit_kwargs": {k: v for k, v in kwargs.items() if k != "progress"},
+        },
     )
 
 

@@ -99,8 +99,15 @@ class WalkForwardResult:
     def summary(self) -> str:
         """Fold table, out-of-sample metrics against baselines, DSR, PBO and warnings."""
         fmt = {"float_format": lambda v: f"{v:.3f}"}
-        cols = ["test_start", "test_end", *self.param_names, "status", "train_hard_sharpe", "test_sharpe",
-                "test_return"]
+        cols = [
+            "test_start",
+            "test_end",
+            *self.param_names,
+            "status",
+            "train_hard_sharpe",
+            "test_sharpe",
+            "test_return",
+        ]
         folds = self.folds[cols].copy()
         for c in ("test_start", "test_end"):
             folds[c] = pd.to_datetime(folds[c]).dt.date
@@ -114,9 +121,11 @@ class WalkForwardResult:
             table.to_string(**fmt),
             "",
             f"deflated Sharpe ratio: {self.dsr:.3f} ({self.n_trials} configurations tried)"
-            if math.isfinite(self.dsr) else "deflated Sharpe ratio: n/a (fewer than 2 trials)",
+            if math.isfinite(self.dsr)
+            else "deflated Sharpe ratio: n/a (fewer than 2 trials)",
             f"probability of backtest overfitting: {self.pbo.pbo:.3f} (CSCV over {self.candidates.shape[1]} starts)"
-            if self.pbo is not None else "probability of backtest overfitting: n/a (needs n_starts >= 2)",
+            if self.pbo is not None
+            else "probability of backtest overfitting: n/a (needs n_starts >= 2)",
         ]
         unstable = self.unstable_params()
         if unstable:
@@ -135,18 +144,20 @@ class WalkForwardResult:
         for c in ("train_start", "train_end", "test_start", "test_end"):
             folds[c] = pd.to_datetime(folds[c]).dt.strftime("%Y-%m-%d")
         regimes = self.regimes.reset_index().to_dict(orient="records") if not self.regimes.empty else []
-        return _clean({
-            "folds": folds.reset_index().to_dict(orient="records"),
-            "oos_metrics": self.metrics,
-            "baselines": {k: m.performance(v.to_numpy()) for k, v in self.baselines.items()},
-            "regimes": regimes,
-            "stability": self.stability.reset_index(names="param").to_dict(orient="records"),
-            "unstable_params": self.unstable_params(),
-            "dsr": self.dsr,
-            "n_trials": self.n_trials,
-            "pbo": self.pbo.pbo if self.pbo is not None else None,
-            "config": self.config,
-        })
+        return _clean(
+            {
+                "folds": folds.reset_index().to_dict(orient="records"),
+                "oos_metrics": self.metrics,
+                "baselines": {k: m.performance(v.to_numpy()) for k, v in self.baselines.items()},
+                "regimes": regimes,
+                "stability": self.stability.reset_index(names="param").to_dict(orient="records"),
+                "unstable_params": self.unstable_params(),
+                "dsr": self.dsr,
+                "n_trials": self.n_trials,
+                "pbo": self.pbo.pbo if self.pbo is not None else None,
+                "config": self.config,
+            }
+        )
 
     def plot(self) -> Figure:
         """Stitched equity against baselines with folds shaded; params per fold; regime bars."""

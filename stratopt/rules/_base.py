@@ -123,8 +123,16 @@ class Rule(nn.Module):
         description of each parameter (single start)."""
         values = self.params
         rows = [
-            {"param": n, "value": values[n], "hard": float(s.hard(torch.tensor(values[n]))), "unit": s.unit,
-             "low": s.low, "high": s.high, "integer": s.integer, "doc": s.doc}
+            {
+                "param": n,
+                "value": values[n],
+                "hard": float(s.hard(torch.tensor(values[n]))),
+                "unit": s.unit,
+                "low": s.low,
+                "high": s.high,
+                "integer": s.integer,
+                "doc": s.doc,
+            }
             for n, _, s in self.named_specs()
         ]
         columns = ["param", "value", "hard", "unit", "low", "high", "integer", "doc"]

@@ -89,8 +89,7 @@ class Blend(Rule):
                 )
             if not isinstance(rule, Rule):
                 raise ConfigError(
-                    f"Blend combines stratopt Rule instances; {name!r} is a {type(rule).__name__}: "
-                    "pass e.g. Momentum()"
+                    f"Blend combines stratopt Rule instances; {name!r} is a {type(rule).__name__}: pass e.g. Momentum()"
                 )
             if rule.batch_size != 1:
                 raise ConfigError(

@@ -71,9 +71,7 @@ class VolTarget(Rule):
         if not (math.isfinite(max_leverage) and max_leverage > 0):
             raise ConfigError(f"max_leverage={max_leverage!r} must be a positive finite number, e.g. 2.0")
         self.max_leverage = float(max_leverage)
-        self.add_param(
-            Param("target_vol", "ann. vol", 0.01, 1.0, 0.10, doc="annualised volatility target"), target_vol
-        )
+        self.add_param(Param("target_vol", "ann. vol", 0.01, 1.0, 0.10, doc="annualised volatility target"), target_vol)
         self.add_param(
             Param("vol_span", "days", 2.0, 400.0, 60.0, integer=True, doc="span of the EWMA volatility"),
             vol_span,

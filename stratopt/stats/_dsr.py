@@ -64,9 +64,7 @@ def expected_max_sharpe(n_trials: float, sr_variance: float, *, sr_mean: float =
     """
     n_trials = check_finite("n_trials", n_trials)
     if n_trials < 1:
-        raise ConfigError(
-            f"n_trials={n_trials!r} must be at least 1 (the number of configurations tried)."
-        )
+        raise ConfigError(f"n_trials={n_trials!r} must be at least 1 (the number of configurations tried).")
     sr_variance = check_finite("sr_variance", sr_variance)
     if sr_variance < 0:
         raise ConfigError(
@@ -77,9 +75,7 @@ def expected_max_sharpe(n_trials: float, sr_variance: float, *, sr_mean: float =
     if n_trials == 1:
         return sr_mean
     gamma = np.euler_gamma
-    z = (1.0 - gamma) * norm.ppf(1.0 - 1.0 / n_trials) + gamma * norm.ppf(
-        1.0 - 1.0 / (n_trials * math.e)
-    )
+    z = (1.0 - gamma) * norm.ppf(1.0 - 1.0 / n_trials) + gamma * norm.ppf(1.0 - 1.0 / (n_trials * math.e))
     return sr_mean + math.sqrt(sr_variance) * float(z)
 
 
@@ -185,8 +181,7 @@ def dsr_from_returns(
         n_trials = trials.size if n_trials is None else n_trials
     elif n_trials is None or sr_variance is None:
         raise ConfigError(
-            f"n_trials={n_trials!r}, sr_variance={sr_variance!r}: pass trial_sharpes, or both "
-            "n_trials and sr_variance."
+            f"n_trials={n_trials!r}, sr_variance={sr_variance!r}: pass trial_sharpes, or both n_trials and sr_variance."
         )
     sr0 = expected_max_sharpe(n_trials, sr_variance)
     arr = as_returns_array(returns)

@@ -148,15 +148,12 @@ class PBOResult:
         )
 
 
-def _validate(
-    returns_matrix: np.ndarray | pd.DataFrame, n_splits: int
-) -> tuple[np.ndarray, tuple[Hashable, ...]]:
+def _validate(returns_matrix: np.ndarray | pd.DataFrame, n_splits: int) -> tuple[np.ndarray, tuple[Hashable, ...]]:
     if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)):
         raise ConfigError(f"n_splits={n_splits!r} must be an even integer >= 2, e.g. 16.")
     if n_splits < 2 or n_splits % 2:
         raise ConfigError(
-            f"n_splits={n_splits} must be an even integer >= 2 (each split puts half of the "
-            "blocks in sample); e.g. 16."
+            f"n_splits={n_splits} must be an even integer >= 2 (each split puts half of the blocks in sample); e.g. 16."
         )
     n_comb = math.comb(n_splits, n_splits // 2)
     if n_comb > _MAX_COMBINATIONS:
@@ -226,9 +223,7 @@ def _moments_metric(
     return np.where(flat, np.where(mean == 0, 0.0, np.copysign(np.inf, mean)), sr)
 
 
-def _callable_metric(
-    metric: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, n_conf: int
-) -> np.ndarray:
+def _callable_metric(metric: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, n_conf: int) -> np.ndarray:
     out = np.asarray(metric(rows), dtype=np.float64)
     if out.shape != (n_conf,) or np.isnan(out).any():
         raise ConfigError(

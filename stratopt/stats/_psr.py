@@ -62,9 +62,7 @@ def check_shape_moments(skew: float, kurtosis: float) -> tuple[float, float]:
     return skew, kurtosis
 
 
-def sharpe_variance_term(
-    sr: np.ndarray | float, skew: np.ndarray | float, kurtosis: np.ndarray | float
-) -> np.ndarray:
+def sharpe_variance_term(sr: np.ndarray | float, skew: np.ndarray | float, kurtosis: np.ndarray | float) -> np.ndarray:
     """``1 - g3 * SR + (g4 - 1) / 4 * SR**2``: T - 1 times the variance of the SR estimate."""
     return 1.0 - np.multiply(skew, sr) + (np.asarray(kurtosis) - 1.0) / 4.0 * np.square(sr)
 
@@ -96,8 +94,7 @@ def check_n_obs(n_obs: float) -> float:
     n_obs = check_finite("n_obs", n_obs)
     if n_obs <= 1:
         raise ConfigError(
-            f"n_obs={n_obs!r} must be greater than 1 (the number of returns the Sharpe ratio "
-            "was estimated from)."
+            f"n_obs={n_obs!r} must be greater than 1 (the number of returns the Sharpe ratio was estimated from)."
         )
     return n_obs
 
@@ -155,9 +152,7 @@ def probabilistic_sharpe_ratio(
     return float(psr_core(sr, sr_benchmark, n_obs, skew, kurtosis))
 
 
-def psr_from_returns(
-    returns: ReturnsLike, *, sr_benchmark: float = 0.0
-) -> float | np.ndarray | pd.Series:
+def psr_from_returns(returns: ReturnsLike, *, sr_benchmark: float = 0.0) -> float | np.ndarray | pd.Series:
     """PSR of a return series, with its Sharpe ratio, skew and kurtosis estimated from it.
 
     Parameters

@@ -46,8 +46,7 @@ def as_returns_array(returns: Any, *, name: str = "returns", min_obs: int = 2) -
         )
     if arr.shape[0] < min_obs:
         raise DataError(
-            f"{name} has {arr.shape[0]} observations; at least {min_obs} are needed. "
-            "Pass a longer return series."
+            f"{name} has {arr.shape[0]} observations; at least {min_obs} are needed. Pass a longer return series."
         )
     bad = ~np.isfinite(arr)
     if bad.any():
@@ -62,9 +61,7 @@ def as_returns_array(returns: Any, *, name: str = "returns", min_obs: int = 2) -
 
 def check_periods_per_year(periods_per_year: float | None) -> None:
     """Raise :class:`ConfigError` unless ``periods_per_year`` is None or a positive number."""
-    if periods_per_year is not None and not (
-        np.isfinite(periods_per_year) and periods_per_year > 0
-    ):
+    if periods_per_year is not None and not (np.isfinite(periods_per_year) and periods_per_year > 0):
         raise ConfigError(
             f"periods_per_year={periods_per_year!r} must be a positive number "
             "(252 for daily, 52 for weekly, 12 for monthly returns) or None."
@@ -93,9 +90,7 @@ def _per_period_sharpe(arr: np.ndarray) -> np.ndarray:
     return np.where(std > 0, sr, np.where(mean == 0, 0.0, np.copysign(np.inf, mean)))
 
 
-def sharpe_ratio(
-    returns: ReturnsLike, *, periods_per_year: float | None = None
-) -> float | np.ndarray | pd.Series:
+def sharpe_ratio(returns: ReturnsLike, *, periods_per_year: float | None = None) -> float | np.ndarray | pd.Series:
     """Sample Sharpe ratio of per-period returns (no risk-free rate subtracted).
 
     Parameters
@@ -153,6 +148,4 @@ def sample_moments(arr: np.ndarray) -> SampleMoments:
     with np.errstate(divide="ignore", invalid="ignore"):
         skew = np.where(flat, 0.0, np.mean(dev**3, axis=0) / m2**1.5)
         kurt = np.where(flat, 3.0, np.mean(dev**4, axis=0) / m2**2)
-    return SampleMoments(
-        sharpe=_per_period_sharpe(arr), skew=skew, kurtosis=kurt, n_obs=arr.shape[0]
-    )
+    return SampleMoments(sharpe=_per_period_sharpe(arr), skew=skew, kurtosis=kurt, n_obs=arr.shape[0])

@@ -23,8 +23,14 @@ __all__ = [
 ]
 
 
-def check_fit_args(epochs: int, batch_days: int | None, batches_per_step: int, n_starts: int,
-                    clip_grad_norm: float | None, early_stopping: tuple[int, float] | None) -> None:
+def check_fit_args(
+    epochs: int,
+    batch_days: int | None,
+    batches_per_step: int,
+    n_starts: int,
+    clip_grad_norm: float | None,
+    early_stopping: tuple[int, float] | None,
+) -> None:
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ConfigError(f"epochs={epochs!r} must be a positive integer")
     if batch_days is not None and (not isinstance(batch_days, (int, np.integer)) or batch_days < 2):
@@ -79,9 +85,19 @@ def scale_grads(params: Sequence[Tensor], scale: Tensor, n: int) -> None:
             p.grad.mul_(scale.to(p.grad.dtype).to(p.device).reshape(n, *([1] * (p.dim() - 1))))
 
 
-def history_rows(epoch: int, loss: Tensor, train_sharpe: Tensor, val_sharpe: Tensor, hard_sharpe: Tensor,
-                 grad_norm: Tensor, opt: torch.optim.Optimizer, tau: float, model: Rule, diverged_at: Tensor,
-                 has_val: bool) -> list[dict[str, Any]]:
+def history_rows(
+    epoch: int,
+    loss: Tensor,
+    train_sharpe: Tensor,
+    val_sharpe: Tensor,
+    hard_sharpe: Tensor,
+    grad_norm: Tensor,
+    opt: torch.optim.Optimizer,
+    tau: float,
+    model: Rule,
+    diverged_at: Tensor,
+    has_val: bool,
+) -> list[dict[str, Any]]:
     """One history row per start (plain lists, no DataFrame per epoch: this runs every step)."""
     with torch.no_grad():
         values = {name: spec.to_natural(owner._raw[spec.name]).tolist() for name, owner, spec in model.named_specs()}
@@ -95,7 +111,14 @@ def history_rows(epoch: int, loss: Tensor, train_sharpe: Tensor, val_sharpe: Ten
     dead = ((diverged_at >= 0) & (diverged_at <= epoch)).tolist()
     lr_now = opt.param_groups[0]["lr"]
     return [
-        {"epoch": epoch, "start": b, **{k: v[b] for k, v in columns.items()}, "lr": lr_now, "temperature": tau,
-         "diverged": dead[b], **{k: v[b] for k, v in values.items()}}
+        {
+            "epoch": epoch,
+            "start": b,
+            **{k: v[b] for k, v in columns.items()},
+            "lr": lr_now,
+            "temperature": tau,
+            "diverged": dead[b],
+            **{k: v[b] for k, v in values.items()},
+        }
         for b in range(model.batch_size)
     ]

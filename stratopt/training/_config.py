@@ -37,7 +37,7 @@ def split_validation(
     elif isinstance(validation, (int, float)) and not isinstance(validation, bool):
         if not 0 < validation < 1:
             raise ConfigError(f"validation={validation!r} must be a fraction in (0, 1) or (start, end) dates")
-        n_train = n - int(round(validation * n))
+        n_train = n - round(validation * n)
     else:
         try:
             start, end = (pd.Timestamp(v) for v in validation)  # type: ignore[union-attr]

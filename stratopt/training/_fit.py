@@ -173,7 +173,7 @@ def fit(
     data = _as_data(prices, dtype)
     if device is not None:
         data = data.to(device=device)
-    min_days = int(math.ceil(rule.max_window())) + 2
+    min_days = math.ceil(rule.max_window()) + 2
     if data.n_days < min_days:
         raise ConfigError(
             f"the data has {data.n_days} days but the rule's longest window is "
@@ -234,8 +234,14 @@ def fit(
                 if smooth and not need_soft_monitor:  # nothing reads it: save a forward pass
                     out += [torch.full((n,), math.nan), torch.full((n,), math.nan)]
                     continue
-                r = net_returns(model(d, temperature=tau), d, cost_bps=cost_bps, slippage=slippage,
-                                allocation_scheme=allocation, smooth=smooth)[:, first_day:]
+                r = net_returns(
+                    model(d, temperature=tau),
+                    d,
+                    cost_bps=cost_bps,
+                    slippage=slippage,
+                    allocation_scheme=allocation,
+                    smooth=smooth,
+                )[:, first_day:]
                 if keep is not None and not split.has_validation:
                     r = r[:, keep]
                 out += [-objective_fn(r, **obj_kwargs), obj.sharpe(r)]
@@ -300,8 +306,19 @@ def fit(
         snapshot(params, best_hard_raw, hard_better)
         best_hard = torch.where(hard_better, hard_monitor, best_hard)
         stale = torch.where(improved, torch.zeros_like(stale), stale + 1)
-        row = history_rows(epoch, loss_d, soft_sharpe.double().cpu(), val_sharpe, hard_sharpe, grad_norm, opt,
-                           tau, model, diverged_at, split.has_validation)
+        row = history_rows(
+            epoch,
+            loss_d,
+            soft_sharpe.double().cpu(),
+            val_sharpe,
+            hard_sharpe,
+            grad_norm,
+            opt,
+            tau,
+            model,
+            diverged_at,
+            split.has_validation,
+        )
         rows.extend(row)
         if newly.any():
             warnings.warn(
@@ -345,8 +362,16 @@ def fit(
     history = history_all[history_all["start"] == best].drop(columns="start").set_index("epoch")
     trained = model.select(best) if n > 1 else model
     metrics = evaluate_rule(
-        trained, data, split, temperature=t_end, objective=objective_fn, objective_kwargs=obj_kwargs,
-        cost_bps=cost_bps, slippage=slippage, allocation=allocation, train_keep=keep,
+        trained,
+        data,
+        split,
+        temperature=t_end,
+        objective=objective_fn,
+        objective_kwargs=obj_kwargs,
+        cost_bps=cost_bps,
+        slippage=slippage,
+        allocation=allocation,
+        train_keep=keep,
     )
     starts = model.batch_params()
     starts["monitor_loss"] = final_monitor.numpy()
@@ -364,15 +389,28 @@ def fit(
         metrics=metrics,
         config={
             "objective": objective if isinstance(objective, str) else getattr(objective, "__name__", "custom"),
-            "objective_kwargs": obj_kwargs, "optimizer": optimizer, "lr": lr, "epochs": epochs,
-            "batch_days": batch_days, "batches_per_step": batches_per_step,
+            "objective_kwargs": obj_kwargs,
+            "optimizer": optimizer,
+            "lr": lr,
+            "epochs": epochs,
+            "batch_days": batch_days,
+            "batches_per_step": batches_per_step,
             "schedule": schedule if isinstance(schedule, str) else "custom",
-            "clip_grad_norm": clip_grad_norm, "temperature": [t_start, t_end],
+            "clip_grad_norm": clip_grad_norm,
+            "temperature": [t_start, t_end],
             "validation": validation if not isinstance(validation, tuple) else list(validation),
-            "early_stopping": list(early_stopping) if early_stopping else None, "select": select, "n_starts": n,
-            "seed": seed, "cost_bps": cost_bps, "slippage": slippage, "allocation": allocation,
-            "turnover_penalty": turnover_penalty, "l2_penalty": l2_penalty,
-            "rule": type(rule).__name__, "n_train": split.n_train, "n_days": split.n_days,
+            "early_stopping": list(early_stopping) if early_stopping else None,
+            "select": select,
+            "n_starts": n,
+            "seed": seed,
+            "cost_bps": cost_bps,
+            "slippage": slippage,
+            "allocation": allocation,
+            "turnover_penalty": turnover_penalty,
+            "l2_penalty": l2_penalty,
+            "rule": type(rule).__name__,
+            "n_train": split.n_train,
+            "n_days": split.n_days,
             "train_end": str(data.dates[split.n_train - 1].date()),
         },
         data_hash=_data_hash(data),

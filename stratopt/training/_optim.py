@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Literal, Union
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -14,10 +14,10 @@ from stratopt.errors import ConfigError
 __all__ = ["OptimizerName", "Schedule", "make_optimizer", "make_scheduler"]
 
 OptimizerName = Literal["sgd", "momentum", "adam", "rmsprop"]
-Schedule = Union[
-    Literal["constant", "cosine", "exponential"],
-    Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler],
-]
+Schedule = (
+    Literal["constant", "cosine", "exponential"]
+    | Callable[[torch.optim.Optimizer], torch.optim.lr_scheduler.LRScheduler]
+)
 
 
 def check_lr(lr: float) -> float:
@@ -58,7 +58,7 @@ def make_scheduler(
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
     if schedule == "exponential":
         g = gamma if gamma is not None else 0.01 ** (1.0 / max(steps, 1))
-        if not 0 < g:
+        if not g > 0:
             raise ConfigError(f"schedule gamma={g!r} must be positive")
         return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=g)
     raise ConfigError(f"schedule={schedule!r} is not 'constant', 'cosine', 'exponential' or a callable")

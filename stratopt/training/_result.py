@@ -48,10 +48,17 @@ def evaluate_rule(
     ``train_keep`` selects the train returns that count (warm-up days excluded)."""
     out: dict[str, dict[str, float]] = {}
     with torch.no_grad():
-        soft = net_returns(rule(data, temperature=temperature), data, cost_bps=cost_bps, slippage=slippage,
-                           allocation_scheme=allocation, smooth=True)[0]
-        hard = net_returns(rule(data, temperature=0.0), data, cost_bps=cost_bps, slippage=slippage,
-                           allocation_scheme=allocation)[0]
+        soft = net_returns(
+            rule(data, temperature=temperature),
+            data,
+            cost_bps=cost_bps,
+            slippage=slippage,
+            allocation_scheme=allocation,
+            smooth=True,
+        )[0]
+        hard = net_returns(
+            rule(data, temperature=0.0), data, cost_bps=cost_bps, slippage=slippage, allocation_scheme=allocation
+        )[0]
     windows = {"train": slice(0, split.n_train - 1)}
     if split.has_validation:
         windows["validation"] = slice(split.n_train - 1, split.n_days - 1)
@@ -122,7 +129,9 @@ class FitResult:
             + f" after {len(self.history)} epochs ({self.config['optimizer']}, lr={self.config['lr']},"
             f" {self.config['n_starts']} start(s), best start {self.best_start})",
             "",
-            self.rule.param_table()[["value", "hard", "unit", "low", "high"]].to_string(float_format=lambda v: f"{v:.4g}"),
+            self.rule.param_table()[["value", "hard", "unit", "low", "high"]].to_string(
+                float_format=lambda v: f"{v:.4g}"
+            ),
             "",
         ]
         n_weights = sum(p.numel() for p in self.rule.parameters()) - len(self.params)
@@ -134,17 +143,19 @@ class FitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record: params, status, metrics, config, package version and data hash."""
-        return _jsonable({
-            "params": self.params,
-            "status": self.status,
-            "diverged_at": self.diverged_at,
-            "best_start": self.best_start,
-            "epochs_run": len(self.history),
-            "metrics": self.metrics,
-            "config": self.config,
-            "stratopt_version": self.version,
-            "data_hash": self.data_hash,
-        })
+        return _jsonable(
+            {
+                "params": self.params,
+                "status": self.status,
+                "diverged_at": self.diverged_at,
+                "best_start": self.best_start,
+                "epochs_run": len(self.history),
+                "metrics": self.metrics,
+                "config": self.config,
+                "stratopt_version": self.version,
+                "data_hash": self.data_hash,
+            }
+        )
 
     def save(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as JSON."""

@@ -119,8 +119,9 @@ def test_reverse_over_reverse_fallback_gives_the_same_attribution(
     monkeypatch.setattr(module, "jvp_forward", no_forward)
     again = credit_assignment(MACrossover(fast=15, slow=60), prices, temperature=TEMP, top=5)
     assert set(again.params["method"]) == {"reverse-over-reverse"}
-    np.testing.assert_allclose(again.contributions, credit.contributions, rtol=1e-9,
-                               atol=1e-12 * np.abs(credit.contributions).max())
+    np.testing.assert_allclose(
+        again.contributions, credit.contributions, rtol=1e-9, atol=1e-12 * np.abs(credit.contributions).max()
+    )
 
 
 def test_gradient_and_sensitivity_match_finite_differences(prices: pd.DataFrame, credit: CreditResult) -> None:
@@ -174,7 +175,7 @@ def test_days_are_labelled_with_the_decision_date() -> None:
     np.testing.assert_allclose(got[:-1], expected, atol=1e-6 * np.abs(expected).max())
     assert got[-1] == 0.0  # the last position earns nothing
     top = res.top_days[res.top_days["param"] == "fast"]
-    nxt = {d: e for d, e in zip(one.index[:-1], one.index[1:])}
+    nxt = dict(zip(one.index[:-1], one.index[1:]))
     assert all(nxt[d] == e for d, e in zip(top["decided"], top["earned"]))
 
 
@@ -219,8 +220,9 @@ def test_mlp_layers_are_projected_on_their_gradient(prices: pd.DataFrame) -> Non
     (g,) = torch.autograd.grad(sharpe(net_returns(leaf, data, smooth=True))[0], leaf)
     for t in (100, 400, 700):
         gw, gb = torch.autograd.grad((pos[0, t] * g[0, t]).sum(), [w, b], retain_graph=True)
-        assert res.by_date["layer 1"].iloc[t] == pytest.approx(float((gw * u_w).sum() + (gb * u_b).sum()), rel=1e-9,
-                                                               abs=1e-14)
+        assert res.by_date["layer 1"].iloc[t] == pytest.approx(
+            float((gw * u_w).sum() + (gb * u_b).sum()), rel=1e-9, abs=1e-14
+        )
 
 
 def norm_of(*tensors: torch.Tensor) -> torch.Tensor:

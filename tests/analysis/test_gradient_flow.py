@@ -73,7 +73,9 @@ def test_sweep_table_is_tidy_and_plots(prices: pd.DataFrame) -> None:
     assert len(t) == 3 * (2 + 3 + 4)
     for (depth, _), group in t.groupby(["depth", "activation"]):
         assert list(group["layer"]) == list(range(1, depth + 1))
-    assert (t["grad_norm"] ** 2).to_numpy() == pytest.approx((t["weight_grad_norm"] ** 2 + t["bias_grad_norm"] ** 2).to_numpy())
+    assert (t["grad_norm"] ** 2).to_numpy() == pytest.approx(
+        (t["weight_grad_norm"] ** 2 + t["bias_grad_norm"] ** 2).to_numpy()
+    )
     assert "relu" in sweep.summary()
     assert len(json.loads(json.dumps(sweep.to_dict()))["rows"]) == len(t)
     fig = sweep.plot()

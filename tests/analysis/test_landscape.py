@@ -63,8 +63,9 @@ def test_batched_grid_equals_point_by_point(land: Landscape, prices: pd.DataFram
 
 def test_points_that_round_alike_share_the_hard_rule_and_match_direct(prices: pd.DataFrame) -> None:
     # fast 3.0, 3.5, ..., 6.0 in steps of 0.5: several grid points round to the same hard window
-    land = loss_landscape(MACrossover(), prices, grid=(7, 3), ranges={"fast": (3, 6), "slow": (50, 60)},
-                          spacing="linear", chunk=4)
+    land = loss_landscape(
+        MACrossover(), prices, grid=(7, 3), ranges={"fast": (3, 6), "slow": (50, 60)}, spacing="linear", chunk=4
+    )
     np.testing.assert_allclose(land.x_values, np.linspace(3, 6, 7))
     for ix in range(7):
         _, hard, sharpe = _direct(MACrossover(fast=land.x_values[ix], slow=55.0), prices, 0.1)
@@ -199,14 +200,14 @@ def test_compare_evaluates_grid_best_and_where_gd_ended(
     land: Landscape, fitted: FitResult, prices: pd.DataFrame
 ) -> None:
     table = land.compare(fitted)
-    assert list(table.index) == ["grid best (hard)", "grid best (soft)", "GD start", "GD last epoch",
-                                 "GD selected"]
+    assert list(table.index) == ["grid best (hard)", "grid best (soft)", "GD start", "GD last epoch", "GD selected"]
     # the start is where the best start began, before any step (MACrossover's defaults for start 0)
     start = fitted.initial_starts.loc[fitted.best_start]
     assert table.loc["GD start", "fast"] == pytest.approx(start["fast"])
     assert table.loc["grid best (hard)", "hard_sharpe"] == pytest.approx(land.global_min["hard"]["hard_sharpe"])
     assert table.loc["GD selected", "hard_sharpe"] == pytest.approx(
-        backtest(fitted.rule, prices).metrics["sharpe"], rel=1e-10)
+        backtest(fitted.rule, prices).metrics["sharpe"], rel=1e-10
+    )
     last = fitted.history.iloc[-1]
     assert table.loc["GD last epoch", "fast"] == last["fast"]
     assert "grid vs gradient descent" in land.summary(fitted)
@@ -252,13 +253,28 @@ def test_bad_arguments_name_the_fix(prices: pd.DataFrame) -> None:
         loss_landscape(rule, prices, temperature=0.0)
     with pytest.raises(ConfigError, match="fit the same rule"):
         loss_landscape(Momentum(), prices, "lookback", "threshold", grid=3).compare(
-            fit(MACrossover(), prices, epochs=1, validation=None, progress=False))
+            fit(MACrossover(), prices, epochs=1, validation=None, progress=False)
+        )
 
 
 def test_cli_landscape_with_trajectory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png, out = tmp_path / "land.png", tmp_path / "land.json"
-    code = main(["landscape", "--start", "2016-01-01", "--grid", "8", "--trajectory", "--epochs", "3",
-                 "--plot", str(png), "--json", str(out)])
+    code = main(
+        [
+            "landscape",
+            "--start",
+            "2016-01-01",
+            "--grid",
+            "8",
+            "--trajectory",
+            "--epochs",
+            "3",
+            "--plot",
+            str(png),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "AAPL" in text and "grid vs gradient descent" in text

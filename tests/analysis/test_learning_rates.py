@@ -107,8 +107,19 @@ def test_verdicts_on_real_runs(three_rates: LRComparison) -> None:
 
 def test_steps_and_best_loss_agree_with_the_history(three_rates: LRComparison) -> None:
     h = three_rates.history
-    assert set(h.columns) >= {"lr", "seed", "epoch", "loss", "tracked_loss", "lr_epoch", "train_sharpe",
-                              "val_sharpe", "monitor_hard_sharpe", "fast", "slow"}
+    assert set(h.columns) >= {
+        "lr",
+        "seed",
+        "epoch",
+        "loss",
+        "tracked_loss",
+        "lr_epoch",
+        "train_sharpe",
+        "val_sharpe",
+        "monitor_hard_sharpe",
+        "fast",
+        "slow",
+    }
     assert three_rates.best_loss == pytest.approx(h["tracked_loss"].min())
     good = h[h["lr"] == 1.0]["loss"].to_numpy()
     target = good[0] + 0.95 * (three_rates.best_loss - good[0])
@@ -146,11 +157,13 @@ def test_seeds_with_random_windows_batched_equal_one_by_one(aapl: pd.DataFrame) 
 def test_adam_runs_one_fit_per_rate(aapl: pd.DataFrame) -> None:
     res = compare_learning_rates(MACrossover(), aapl, [1e-4, 0.05], optimizer="adam", epochs=20, progress=False)
     assert not res.config["vectorized"]
-    assert res.runs.set_index("lr").loc[0.05, "train_soft_sharpe"] > res.runs.set_index("lr").loc[1e-4, "train_soft_sharpe"]
+    assert (
+        res.runs.set_index("lr").loc[0.05, "train_soft_sharpe"]
+        > res.runs.set_index("lr").loc[1e-4, "train_soft_sharpe"]
+    )
 
 
-@pytest.mark.parametrize("option", [{"clip_grad_norm": 1.0}, {"l2_penalty": 0.1}, {"tol": 1e-6},
-                                    {"train_days": None}])
+@pytest.mark.parametrize("option", [{"clip_grad_norm": 1.0}, {"l2_penalty": 0.1}, {"tol": 1e-6}, {"train_days": None}])
 def test_options_not_linear_in_the_loss_scale_run_one_by_one(aapl: pd.DataFrame, option: dict[str, object]) -> None:
     if "train_days" in option:  # a mask that keeps every day, so only the code path differs
         option = {"train_days": np.ones(len(aapl), dtype=bool)}
@@ -161,8 +174,9 @@ def test_options_not_linear_in_the_loss_scale_run_one_by_one(aapl: pd.DataFrame,
 def test_device_and_dtype_options_pass_through(aapl: pd.DataFrame) -> None:
     import torch
 
-    res = compare_learning_rates(MACrossover(), aapl, [0.1, 1.0], epochs=3, device="cpu", dtype=torch.float32,
-                                 progress=False)
+    res = compare_learning_rates(
+        MACrossover(), aapl, [0.1, 1.0], epochs=3, device="cpu", dtype=torch.float32, progress=False
+    )
     assert res.config["vectorized"] and res.config["fit_kwargs"]["device"] == "cpu"
     json.dumps(res.to_dict())  # a dtype in the config is written as text
     assert np.isfinite(res.runs["train_soft_sharpe"]).all()
@@ -204,15 +218,18 @@ def test_the_input_rule_is_left_unchanged(aapl: pd.DataFrame) -> None:
     assert rule.params == {"fast": 15.0, "slow": 60.0}
 
 
-@pytest.mark.parametrize(("lrs", "match"), [
-    ([], "lrs is empty"),
-    ([0.1, 0.0], "0.0 in lrs must be positive"),
-    ([-1e-3], "-0.001 in lrs must be positive"),
-    ([float("nan")], "nan in lrs"),
-    ([0.1, 0.1], "0.1 appears twice"),
-    (["0.1"], "'0.1' in lrs is not a number"),
-    (0.1, "lrs=0.1 must be a sequence"),
-])
+@pytest.mark.parametrize(
+    ("lrs", "match"),
+    [
+        ([], "lrs is empty"),
+        ([0.1, 0.0], "0.0 in lrs must be positive"),
+        ([-1e-3], "-0.001 in lrs must be positive"),
+        ([float("nan")], "nan in lrs"),
+        ([0.1, 0.1], "0.1 appears twice"),
+        (["0.1"], "'0.1' in lrs is not a number"),
+        (0.1, "lrs=0.1 must be a sequence"),
+    ],
+)
 def test_bad_learning_rates_are_named(aapl: pd.DataFrame, lrs: object, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         compare_learning_rates(MACrossover(), aapl, lrs, epochs=2)  # type: ignore[arg-type]
@@ -264,13 +281,16 @@ def test_range_test_stops_when_the_loss_blows_up(aapl: pd.DataFrame) -> None:
     assert "blew up" in test.summary()
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"lr_min": 1.0, "lr_max": 0.1}, "lr_min=1.0 must be below lr_max=0.1"),
-    ({"lr_min": 0.0}, "lr=0.0 must be a positive"),
-    ({"steps": 2}, "steps=2 must be an integer >= 3"),
-    ({"beta": 1.0}, "beta=1.0 must be in"),
-    ({"epochs": 5}, "epochs=5 cannot be set"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr_min": 1.0, "lr_max": 0.1}, "lr_min=1.0 must be below lr_max=0.1"),
+        ({"lr_min": 0.0}, "lr=0.0 must be a positive"),
+        ({"steps": 2}, "steps=2 must be an integer >= 3"),
+        ({"beta": 1.0}, "beta=1.0 must be in"),
+        ({"epochs": 5}, "epochs=5 cannot be set"),
+    ],
+)
 def test_range_test_argument_checks(aapl: pd.DataFrame, kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         lr_range_test(MACrossover(), aapl, **kwargs)  # type: ignore[arg-type]

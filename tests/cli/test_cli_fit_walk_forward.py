@@ -39,8 +39,24 @@ def test_walk_forward_prints_folds_summary_and_writes_json_and_plot(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, png = tmp_path / "wf.json", tmp_path / "wf.png"
-    args = ["walk-forward", *SMALL, "--train", "500", "--test", "250", "--epochs", "3", "--n-starts", "2",
-            "--purge", "2", "--json", str(out), "--plot", str(png)]
+    args = [
+        "walk-forward",
+        *SMALL,
+        "--train",
+        "500",
+        "--test",
+        "250",
+        "--epochs",
+        "3",
+        "--n-starts",
+        "2",
+        "--purge",
+        "2",
+        "--json",
+        str(out),
+        "--plot",
+        str(png),
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "deflated Sharpe ratio" in text and "probability of backtest overfitting" in text

@@ -82,9 +82,7 @@ class FakeYfinance:
                 index = df.index if index is None else index.union(df.index)
         index = pd.DatetimeIndex([]) if index is None else index
         dfs = {k: v.reindex(index) for k, v in dfs.items()}
-        data = pd.concat(
-            dfs.values(), axis=1, sort=True, keys=dfs.keys(), names=["Ticker", "Price"]
-        )
+        data = pd.concat(dfs.values(), axis=1, sort=True, keys=dfs.keys(), names=["Ticker", "Price"])
         data.columns = data.columns.swaplevel(0, 1)
         return data.sort_index(level=0, axis=1)
 

@@ -28,9 +28,7 @@ def test_data_defaults_to_sp500_and_filters(capsys: pytest.CaptureFixture[str]) 
     assert "2 tickers, 754 rows, 2020-01-02 to 2022-12-28" in out
 
 
-def test_bad_csv_gives_one_line_error_and_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_csv_gives_one_line_error_and_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("Date,AAA,BBB\n2020-01-02,1.0,2.0\n2020-01-03,1.1,-2.0\n")
     assert main(["data", str(bad)]) == 2
@@ -57,9 +55,7 @@ def test_bad_input_is_one_error_line(argv: list[str], capsys: pytest.CaptureFixt
     assert len(lines) == 1 and lines[0].startswith("error: ")
 
 
-def test_repairs_are_printed_as_warnings(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_repairs_are_printed_as_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "gap.csv"
     path.write_text("Date,AAA\n2020-01-02,1.0\n2020-01-03,\n2020-01-06,1.2\n")
     assert main(["data", str(path)]) == 0

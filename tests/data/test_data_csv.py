@@ -65,22 +65,14 @@ def test_wide_file_gzipped_and_filtered(tmp_path: Path, reference: pd.DataFrame)
 
 
 def test_long_file_any_column_order_and_case(tmp_path: Path, reference: pd.DataFrame) -> None:
-    long = (
-        reference.rename_axis("date")
-        .reset_index()
-        .melt(id_vars="date", var_name="TICKER", value_name="Price")
-    )
+    long = reference.rename_axis("date").reset_index().melt(id_vars="date", var_name="TICKER", value_name="Price")
     path = tmp_path / "long.csv"
     long[["Price", "TICKER", "date"]].to_csv(path, index=False)  # ordered by ticker, then date
     assert_same(load_prices(path), reference)
 
 
 def test_long_file_prefers_adjusted_close(tmp_path: Path, reference: pd.DataFrame) -> None:
-    long = (
-        reference.rename_axis("Date")
-        .reset_index()
-        .melt(id_vars="Date", var_name="Symbol", value_name="Adj Close")
-    )
+    long = reference.rename_axis("Date").reset_index().melt(id_vars="Date", var_name="Symbol", value_name="Adj Close")
     long["Close"] = long["Adj Close"] * 1.5
     path = tmp_path / "long.csv"
     long.to_csv(path, index=False)
@@ -94,9 +86,7 @@ def test_long_file_with_repeated_ticker_and_date_is_an_error(tmp_path: Path) -> 
         load_prices(path)
 
 
-def test_ohlcv_folder_shuffled_columns_adj_close_preferred(
-    tmp_path: Path, reference: pd.DataFrame
-) -> None:
+def test_ohlcv_folder_shuffled_columns_adj_close_preferred(tmp_path: Path, reference: pd.DataFrame) -> None:
     rng = np.random.default_rng(1)
     for ticker in TICKERS:
         table = ohlcv(reference[ticker] * 1.25, adj=reference[ticker]).reset_index()
@@ -131,9 +121,7 @@ def test_files_as_yfinance_writes_them(tmp_path: Path, fake_yf, reference: pd.Da
     assert_same(load_prices(tmp_path / "xom_download.csv"), reference[["XOM"]])
 
 
-def test_junk_row_in_a_wide_file_is_dropped_with_a_warning(
-    tmp_path: Path, reference: pd.DataFrame
-) -> None:
+def test_junk_row_in_a_wide_file_is_dropped_with_a_warning(tmp_path: Path, reference: pd.DataFrame) -> None:
     path = tmp_path / "wide.csv"
     text = reference.rename_axis("Date").to_csv().splitlines()
     path.write_text("\n".join([text[0], ",Tlt,Tlt,Tlt", *text[1:]]) + "\n")

@@ -122,14 +122,10 @@ def test_unknown_ticker_lists_the_available_ones() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    st.lists(
-        st.one_of(st.none(), st.floats(min_value=0.01, max_value=1e6)), min_size=2, max_size=40
-    ),
+    st.lists(st.one_of(st.none(), st.floats(min_value=0.01, max_value=1e6)), min_size=2, max_size=40),
     st.integers(min_value=0, max_value=6),
 )
-def test_gap_filling_matches_pandas_ffill_or_errors(
-    values: list[float | None], max_gap: int
-) -> None:
+def test_gap_filling_matches_pandas_ffill_or_errors(values: list[float | None], max_gap: int) -> None:
     """Property: the result is pandas' ffill(limit) when every interior gap fits the limit."""
     column = pd.Series([np.nan if v is None else v for v in values], dtype="float64")
     dates = pd.bdate_range("2020-01-01", periods=len(values))

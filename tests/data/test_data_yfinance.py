@@ -37,9 +37,7 @@ def _quiet() -> Iterator[None]:
 def load(fake, cache_dir: Path, tickers=("AAPL", "MSFT"), **kwargs) -> pd.DataFrame:
     kwargs.setdefault("start", START)
     kwargs.setdefault("end", END)
-    return load_prices(
-        "yfinance", tickers=list(tickers), cache_dir=cache_dir, downloader=fake, **kwargs
-    )
+    return load_prices("yfinance", tickers=list(tickers), cache_dir=cache_dir, downloader=fake, **kwargs)
 
 
 def test_download_returns_adjusted_close_and_writes_the_cache(
@@ -48,9 +46,7 @@ def test_download_returns_adjusted_close_and_writes_the_cache(
     fake = fake_yf()
     prices = load(fake, cache_dir, tickers=("aapl", "MSFT"))
     expected = sp500_raw.loc[START:END, ["AAPL", "MSFT"]]
-    pd.testing.assert_frame_equal(
-        prices, expected, check_names=False, check_freq=False, check_index_type=False
-    )
+    pd.testing.assert_frame_equal(prices, expected, check_names=False, check_freq=False, check_index_type=False)
     assert prices.index.name == "date" and prices.columns.name == "ticker"
     ((tickers, kwargs),) = fake.calls
     assert sorted(tickers) == ["AAPL", "MSFT"]
@@ -88,9 +84,7 @@ def test_no_start_asks_yfinance_for_the_whole_history(fake_yf, cache_dir: Path) 
     assert prices.index[0] == pd.Timestamp("1990-01-02")
 
 
-def test_offline_with_old_cache_warns_how_old(
-    fake_yf, cache_dir: Path, sp500_raw: pd.DataFrame
-) -> None:
+def test_offline_with_old_cache_warns_how_old(fake_yf, cache_dir: Path, sp500_raw: pd.DataFrame) -> None:
     fetched = pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=3, hours=5, minutes=10)
     for ticker in ("AAPL", "MSFT"):
         write_cache(
@@ -178,9 +172,7 @@ def test_corrupt_cache_file_is_ignored_with_a_warning(fake_yf, cache_dir: Path) 
 @pytest.mark.parametrize(
     "ticker", ["../../x", "/etc/passwd", "..", "a b", " ", "AAPL/../x", "C:\\x", "x\x00", "A" * 40]
 )
-def test_unsafe_tickers_are_rejected_before_touching_a_path(
-    fake_yf, cache_dir: Path, ticker: str
-) -> None:
+def test_unsafe_tickers_are_rejected_before_touching_a_path(fake_yf, cache_dir: Path, ticker: str) -> None:
     fake = fake_yf()
     with pytest.raises(ConfigError):
         load(fake, cache_dir, tickers=(ticker,))
@@ -197,9 +189,7 @@ def test_yfinance_needs_tickers(cache_dir: Path) -> None:
         load_prices("yfinance", cache_dir=cache_dir)
 
 
-def test_cache_folder_argument_then_env_then_user_cache(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cache_folder_argument_then_env_then_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRATOPT_DATA", str(tmp_path / "env"))
     assert resolve_cache_dir(tmp_path / "arg") == tmp_path / "arg"
     assert resolve_cache_dir() == tmp_path / "env"
@@ -209,9 +199,7 @@ def test_cache_folder_argument_then_env_then_user_cache(
     assert resolve_cache_dir() == Path(platformdirs.user_cache_dir("stratopt")) / "prices"
 
 
-def test_env_var_folder_receives_the_cache(
-    fake_yf, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_env_var_folder_receives_the_cache(fake_yf, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRATOPT_DATA", str(tmp_path / "env"))
     load_prices("yfinance", tickers=["KO"], start=START, end=END, downloader=fake_yf())
     assert (tmp_path / "env" / "yf-KO.parquet").is_file()

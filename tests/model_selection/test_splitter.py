@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -49,9 +50,7 @@ def reference_int_folds(
             end = n
         gap = start - purge
         first = 0 if anchored else gap - train
-        folds.append(
-            ([i for i in range(first, gap) if i not in embargoed], list(range(start, end)))
-        )
+        folds.append(([i for i in range(first, gap) if i not in embargoed], list(range(start, end))))
         embargoed.update(range(end, end + embargo))
         start += step
     return folds
@@ -132,10 +131,7 @@ def test_bundled_five_year_rolling_one_year_test(sp500_dates: pd.DatetimeIndex) 
             pd.Timestamp("1996-01-02") + pd.DateOffset(years=k),
         )
         assert row["n_test"] == ((sp500_dates >= lo) & (sp500_dates < hi)).sum()
-        assert (
-            row["n_train"]
-            == ((sp500_dates >= lo - pd.DateOffset(years=5)) & (sp500_dates < lo)).sum()
-        )
+        assert row["n_train"] == ((sp500_dates >= lo - pd.DateOffset(years=5)) & (sp500_dates < lo)).sum()
     reduced = WalkForward("5Y", "1Y", reduce_test=True).folds(sp500_dates)
     assert len(reduced) == 28
     assert reduced["test_end"].iloc[-1] == sp500_dates[-1]
@@ -205,9 +201,7 @@ def test_anchored_min_train_delays_the_first_test() -> None:
 # --- invariants as properties ------------------------------------------------------------------
 
 
-def check_invariants(
-    wf: WalkForward, dates: pd.DatetimeIndex
-) -> list[tuple[np.ndarray, np.ndarray]]:
+def check_invariants(wf: WalkForward, dates: pd.DatetimeIndex) -> list[tuple[np.ndarray, np.ndarray]]:
     folds = list(wf.split(dates))
     assert folds, "expected at least one fold"
     purge, embargo = wf.purge, wf.embargo
@@ -222,7 +216,7 @@ def check_invariants(
         if k:  # test windows in time order, never overlapping
             assert folds[k - 1][1].max() < test.min()
     if wf.anchored:
-        for (prev, _), (train, _) in zip(folds, folds[1:], strict=False):
+        for (prev, _), (train, _) in itertools.pairwise(folds):
             assert train[0] == 0 and set(prev) <= set(train) and len(train) >= len(prev)
         assert folds[0][0][0] == 0
     elif isinstance(wf.train, int):
@@ -247,9 +241,7 @@ def test_invariants_int_sizes(cfg: dict) -> None:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
-    start=st.dates(
-        min_value=pd.Timestamp("1995-01-01").date(), max_value=pd.Timestamp("2020-01-01").date()
-    ),
+    start=st.dates(min_value=pd.Timestamp("1995-01-01").date(), max_value=pd.Timestamp("2020-01-01").date()),
     n=st.integers(100, 1500),
     train_months=st.integers(1, 24),
     test_months=st.integers(1, 12),
@@ -257,13 +249,9 @@ def test_invariants_int_sizes(cfg: dict) -> None:
     embargo=st.integers(0, 15),
     anchored=st.booleans(),
 )
-def test_calendar_windows_match_date_masks(
-    start, n, train_months, test_months, purge, embargo, anchored
-) -> None:
+def test_calendar_windows_match_date_masks(start, n, train_months, test_months, purge, embargo, anchored) -> None:
     dates = pd.bdate_range(start, periods=n)
-    wf = WalkForward(
-        f"{train_months}M", f"{test_months}M", purge=purge, embargo=embargo, anchored=anchored
-    )
+    wf = WalkForward(f"{train_months}M", f"{test_months}M", purge=purge, embargo=embargo, anchored=anchored)
     try:
         folds = check_invariants(wf, dates)
     except (DataError, ConfigError):
@@ -373,9 +361,7 @@ def test_plot_draws_every_part_without_pyplot() -> None:
     fig = wf.plot(dates)
     assert isinstance(fig, Figure) and plt.get_fignums() == before
     (ax,) = fig.axes
-    assert [t.get_text() for t in ax.get_yticklabels()] == [
-        f"fold {k}" for k in range(wf.get_n_splits(dates))
-    ]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"fold {k}" for k in range(wf.get_n_splits(dates))]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "train",
         "purge",

@@ -51,8 +51,9 @@ def _assert_fold_isolated(rule_factory, prices: pd.DataFrame, splitter: WalkForw
     assert not clean.oos_returns.loc[end:].iloc[1:].equals(dirty.oos_returns.loc[end:].iloc[1:])
     # the fit itself sees nothing after its train end: poison from the train end on
     train_end = pd.Timestamp(clean.folds.loc[fold, "train_end"])
-    early = walk_forward(rule_factory(), _poison_after(prices, train_end), splitter, fit_kwargs=FIT,
-                         progress=False, **kw)
+    early = walk_forward(
+        rule_factory(), _poison_after(prices, train_end), splitter, fit_kwargs=FIT, progress=False, **kw
+    )
     pd.testing.assert_frame_equal(clean.folds.loc[:fold, params], early.folds.loc[:fold, params])
 
 
@@ -77,21 +78,34 @@ def test_poisoned_future_with_split_variants(splitter: WalkForward, prices: pd.D
 
 def test_result_contents(prices: pd.DataFrame) -> None:
     splitter = WalkForward(500, 250)
-    res = walk_forward(MACrossover(fast=10, slow=60), prices, splitter, fit_kwargs=FIT, n_starts=3, seed=0,
-                       progress=False)
+    res = walk_forward(
+        MACrossover(fast=10, slow=60), prices, splitter, fit_kwargs=FIT, n_starts=3, seed=0, progress=False
+    )
     folds = splitter.folds(prices)
     assert len(res.folds) == len(folds)
     # out-of-sample dates are exactly the test windows, in order, without overlap
-    expected = np.concatenate([np.flatnonzero((prices.index >= a) & (prices.index <= b))
-                               for a, b in zip(folds["test_start"], folds["test_end"])])
+    expected = np.concatenate(
+        [
+            np.flatnonzero((prices.index >= a) & (prices.index <= b))
+            for a, b in zip(folds["test_start"], folds["test_end"])
+        ]
+    )
     assert res.oos_returns.index.equals(prices.index[expected])
     for base in res.baselines.values():
         assert base.index.equals(res.oos_returns.index)
     assert res.candidates.shape == (len(res.oos_returns), 3)
     assert res.n_trials == 3 * len(folds)
     assert 0.0 <= res.dsr <= 1.0 and res.pbo is not None and 0.0 <= res.pbo.pbo <= 1.0
-    assert {"fast", "slow", "status", "train_soft_sharpe", "train_hard_sharpe", "test_sharpe", "test_return",
-            "turnover"} <= set(res.folds.columns)
+    assert {
+        "fast",
+        "slow",
+        "status",
+        "train_soft_sharpe",
+        "train_hard_sharpe",
+        "test_sharpe",
+        "test_return",
+        "turnover",
+    } <= set(res.folds.columns)
     assert set(res.regimes.index.get_level_values("kind")) == {"volatility", "trend"}
     assert set(res.stability.index) == {"fast", "slow"}
     text = res.summary()
@@ -107,13 +121,21 @@ def test_test_returns_equal_a_backtest_of_the_fold_params(prices: pd.DataFrame) 
     row = res.folds.loc[1]
     rule = MACrossover(fast=row["fast"], slow=row["slow"])
     bt = backtest(rule, prices.loc[: row["test_end"]], start=row["test_start"])
-    pd.testing.assert_series_equal(bt.returns, res.oos_returns.loc[row["test_start"]: row["test_end"]],
-                                   check_names=False, atol=1e-12)
+    pd.testing.assert_series_equal(
+        bt.returns, res.oos_returns.loc[row["test_start"] : row["test_end"]], check_names=False, atol=1e-12
+    )
 
 
 def test_buy_and_hold_baseline_without_costs_is_the_average_asset(prices: pd.DataFrame) -> None:
-    res = walk_forward(MACrossover(), prices, WalkForward(500, 250), fit_kwargs={"epochs": 1}, cost_bps=0.0,
-                       allocation="equal", progress=False)
+    res = walk_forward(
+        MACrossover(),
+        prices,
+        WalkForward(500, 250),
+        fit_kwargs={"epochs": 1},
+        cost_bps=0.0,
+        allocation="equal",
+        progress=False,
+    )
     bh = res.baselines["buy_and_hold"]
     ref = prices.pct_change().mean(axis=1).loc[bh.index]
     np.testing.assert_allclose(bh.to_numpy(), ref.to_numpy(), atol=1e-12)

@@ -98,5 +98,8 @@ def test_forward_mode_tangents_survive_repeated_spans() -> None:
         y = ema(x, fwad.make_dual(spans, torch.tensor([1.0, 0.0], dtype=torch.float64)))
         tangent = fwad.unpack_dual(y).tangent
     h = 1e-6
-    fd = (ema(x, spans + torch.tensor([h, 0.0], dtype=torch.float64)) - ema(x, spans - torch.tensor([h, 0.0], dtype=torch.float64))) / (2 * h)
+    fd = (
+        ema(x, spans + torch.tensor([h, 0.0], dtype=torch.float64))
+        - ema(x, spans - torch.tensor([h, 0.0], dtype=torch.float64))
+    ) / (2 * h)
     torch.testing.assert_close(tangent, fd, atol=1e-6, rtol=1e-6)

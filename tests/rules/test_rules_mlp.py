@@ -30,9 +30,7 @@ def test_network_matches_torch_sequential(prices: pd.DataFrame, activation: str,
     with torch.no_grad():
         for _, bias in policy.layer_parameters():
             bias.normal_(0.0, 0.3)
-    reference = nn.Sequential(
-        nn.Linear(5, 7), module(), nn.Linear(7, 5), module(), nn.Linear(5, 1)
-    ).double()
+    reference = nn.Sequential(nn.Linear(5, 7), module(), nn.Linear(7, 5), module(), nn.Linear(5, 1)).double()
     with torch.no_grad():
         for linear, (w, b) in zip(reference[::2], policy.layer_parameters()):
             linear.weight.copy_(w[0].T)
@@ -56,7 +54,7 @@ def test_depth_ten_trains(prices: pd.DataFrame, activation: str) -> None:
     pos = policy(MarketData.from_prices(prices), temperature=1.0)
     assert torch.isfinite(pos).all()
     (pos * torch.randn(pos.shape, generator=torch.Generator().manual_seed(0), dtype=pos.dtype)).sum().backward()
-    for i, (w, b) in enumerate(policy.layer_parameters()):
+    for i, (w, _b) in enumerate(policy.layer_parameters()):
         assert w.shape == (2, 6 if i == 0 else 8, 1 if i == 9 else 8)
         assert torch.isfinite(w.grad).all() and w.grad.abs().sum() > 0, i
 

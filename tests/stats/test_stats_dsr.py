@@ -88,9 +88,7 @@ def test_dsr_from_returns_validation(kwargs: dict[str, object], match: str) -> N
         dsr_from_returns(np.array([0.01, -0.02, 0.03]), **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("n_trials", "var", "match"), [(0.5, 0.01, "at least 1"), (10, -0.01, "negative")]
-)
+@pytest.mark.parametrize(("n_trials", "var", "match"), [(0.5, 0.01, "at least 1"), (10, -0.01, "negative")])
 def test_expected_max_validation(n_trials: float, var: float, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         expected_max_sharpe(n_trials, var)

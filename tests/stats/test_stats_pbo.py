@@ -97,9 +97,7 @@ def test_mean_metric_and_degradation_regression() -> None:
 
 
 def test_dataframe_labels_and_serialisable_summary() -> None:
-    frame = pd.DataFrame(
-        np.random.default_rng(1).normal(size=(64, 3)), columns=["fast", "mid", "slow"]
-    )
+    frame = pd.DataFrame(np.random.default_rng(1).normal(size=(64, 3)), columns=["fast", "mid", "slow"])
     result = probability_of_backtest_overfitting(frame, n_splits=4)
     assert isinstance(result, PBOResult)
     assert result.labels == ("fast", "mid", "slow")

@@ -24,12 +24,8 @@ from stratopt.stats._psr import psr_core
     ("periods", "skew", "kurtosis", "years"),
     [(252, 0.0, 3.0, 2.73), (52, 0.0, 3.0, 2.83), (12, 0.0, 3.0, 3.24), (12, -0.72, 5.78, 4.99)],
 )
-def test_min_track_record_published(
-    periods: int, skew: float, kurtosis: float, years: float
-) -> None:
-    got = min_track_record_years(
-        2.0, annual_sr_benchmark=1.0, periods_per_year=periods, skew=skew, kurtosis=kurtosis
-    )
+def test_min_track_record_published(periods: int, skew: float, kurtosis: float, years: float) -> None:
+    got = min_track_record_years(2.0, annual_sr_benchmark=1.0, periods_per_year=periods, skew=skew, kurtosis=kurtosis)
     assert round(got, 2) == years
     per_period = min_track_record_length(
         2.0 / math.sqrt(periods),

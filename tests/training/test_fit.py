@@ -37,7 +37,15 @@ def test_huge_learning_rate_ends_diverged_with_finite_params(three_stocks: pd.Da
 
 
 def test_same_seed_same_result(three_stocks: pd.DataFrame) -> None:
-    kw = dict(n_starts=4, seed=7, batch_days=250, batches_per_step=2, epochs=15, lr=0.05, progress=False)
+    kw = {
+        "n_starts": 4,
+        "seed": 7,
+        "batch_days": 250,
+        "batches_per_step": 2,
+        "epochs": 15,
+        "lr": 0.05,
+        "progress": False,
+    }
     a = fit(MACrossover(), three_stocks, **kw)
     b = fit(MACrossover(), three_stocks, **kw)
     assert a.params == b.params
@@ -50,13 +58,20 @@ def test_multi_start_picks_the_best_validation_start(three_stocks: pd.DataFrame)
     res = fit(MACrossover(), three_stocks, n_starts=5, seed=0, epochs=20, progress=False)
     assert res.best_start == int(res.starts["monitor_loss"].idxmin())
     assert len(res.starts) == 5 and res.history_all["start"].nunique() == 5
-    assert set(res.history.columns) >= {"loss", "train_sharpe", "val_sharpe", "grad_norm", "lr", "temperature",
-                                        "fast", "slow"}
+    assert set(res.history.columns) >= {
+        "loss",
+        "train_sharpe",
+        "val_sharpe",
+        "grad_norm",
+        "lr",
+        "temperature",
+        "fast",
+        "slow",
+    }
 
 
 def test_early_stopping_restores_best_soft_params(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=300, lr=0.2, early_stopping=(5, 0.0), select="soft",
-              progress=False)
+    res = fit(MACrossover(), three_stocks, epochs=300, lr=0.2, early_stopping=(5, 0.0), select="soft", progress=False)
     assert res.status in {"early_stopped", "converged"}
     best_epoch = int(res.history["val_sharpe"].idxmax())
     assert res.params["fast"] == pytest.approx(res.history.loc[best_epoch, "fast"], rel=1e-9)
@@ -119,7 +134,7 @@ def test_fit_never_sees_validation_prices(three_stocks: pd.DataFrame) -> None:
     poisoned = three_stocks.copy()
     cut = int(len(poisoned) * 0.8)
     poisoned.iloc[cut + 1 :] *= 1000.0
-    kw = dict(epochs=5, validation=0.2, progress=False)
+    kw = {"epochs": 5, "validation": 0.2, "progress": False}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         a = fit(MACrossover(), three_stocks, **kw)
@@ -130,7 +145,7 @@ def test_fit_never_sees_validation_prices(three_stocks: pd.DataFrame) -> None:
 def test_float32_fit_matches_float64_closely(three_stocks: pd.DataFrame) -> None:
     import torch
 
-    kw = dict(epochs=10, lr=0.05, progress=False, select="last")
+    kw = {"epochs": 10, "lr": 0.05, "progress": False, "select": "last"}
     a = fit(MACrossover(), three_stocks, dtype=torch.float64, device="cpu", **kw)
     b = fit(MACrossover(), three_stocks, dtype=torch.float32, **kw)
     assert b.params == pytest.approx(a.params, rel=1e-3)
