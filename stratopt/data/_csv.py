@@ -18,7 +18,9 @@ distinct tickers.
 from __future__ import annotations
 
 import logging
+import lzma
 import os
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -94,11 +96,44 @@ def _expand(source: PathLike | Sequence[PathLike]) -> list[Path]:
     return paths
 
 
+def _compression(path: Path) -> str | None:
+    """The compression a file name implies, as pandas infers it: ``"gzip"``, ``"zip"``, ..."""
+    name = path.name.lower()
+    names = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zip": "zip"}
+    return next((names[suffix] for suffix in _COMPRESSION if name.endswith(suffix)), None)
+
+
+def _check_zip(path: Path) -> None:
+    """A zip file must hold exactly one member, the CSV table (pandas' own rule, said plainly)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"cannot read {path} as a zip file ({exc}): check that it is a valid zip archive") from exc
+    if len(names) != 1:
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        raise DataError(
+            f"zip file {path} holds {len(names)} entries ({shown or 'none'}), not one CSV file: "
+            "unzip it and pass the folder, or zip each CSV file on its own"
+        )
+
+
 def _read(path: Path, **kwargs: Any) -> pd.DataFrame:
+    compression = _compression(path)
+    if compression == "zip":
+        _check_zip(path)
     try:
         return pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"cannot read {path} as CSV ({exc}): check that it is a text table") from exc
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        # gzip.BadGzipFile and bz2's "Invalid data stream" are OSErrors, a truncated archive an
+        # EOFError, a damaged xz file an LZMAError; pandas raises ValueError for odd zip files.
+        what = f"a {compression} compressed CSV file" if compression else "a CSV text file"
+        raise DataError(
+            f"cannot read {path} ({type(exc).__name__}: {exc}): check that it is {what}"
+            + (" (decompress it by hand to see what is inside)" if compression else "")
+        ) from exc
 
 
 def _is_yfinance_header(path: Path) -> bool:

@@ -75,7 +75,11 @@ def load_prices(
     ------
     DataError
         Bad values or layout (named ticker and date), an unknown ticker (the available ones are
-        listed), or a filter that leaves nothing (the filter is named).
+        listed), a filter that leaves nothing (the filter is named), or a file that cannot be
+        read (a damaged archive, a zip holding more than one file; the file is named).
+    ConfigError
+        ``source`` is of a kind not listed above (``None``, a number, ...), or ``start`` is
+        after ``end``.
     DataUnavailableError
         yfinance is unreachable and nothing is cached.
     FileNotFoundError
@@ -91,6 +95,7 @@ def load_prices(
     first, last = _bound(start, "start"), _bound(end, "end")
     if first is not None and last is not None and first > last:
         raise ConfigError(f"start={first:%Y-%m-%d} is after end={last:%Y-%m-%d}: swap them")
+    _check_source(source)
     wanted = None if tickers is None else parse_tickers(tickers)
     if isinstance(source, pd.DataFrame):
         # A yf.download(...) result can be passed as it is: take its adjusted close.
@@ -126,6 +131,37 @@ def load_prices(
         raw = raw[_select(list(raw.columns), wanted, label)]
     prices = validate_prices(raw, max_gap=max_gap, source=label)
     return _window(prices, first, last, label)
+
+
+_ACCEPTED = (
+    "a bundled dataset name ('sp500', 'sp500-index'), 'yfinance', a CSV file or folder path, "
+    "a list of such paths, or a DataFrame of prices"
+)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_source(source: object) -> None:
+    """Refuse a ``source`` of the wrong kind with one line saying what is accepted."""
+    if isinstance(source, (str, os.PathLike, pd.DataFrame)):
+        return
+    if isinstance(source, pd.Series):
+        raise ConfigError(
+            f"source is a pandas Series ({source.name!r}); pass a DataFrame instead, e.g. "
+            "series.to_frame('AAPL'), with dates as the index and one column per ticker"
+        )
+    if isinstance(source, Sequence) and not isinstance(source, (bytes, bytearray)):
+        for item in source:
+            if not isinstance(item, (str, os.PathLike)):
+                raise ConfigError(
+                    f"source list item {_short(item)} ({type(item).__name__}) is not a path: "
+                    "a list source holds CSV file or folder paths only"
+                )
+        return
+    raise ConfigError(f"source={_short(source)} ({type(source).__name__}) is not a price source: pass {_ACCEPTED}")
 
 
 def parse_tickers(tickers: str | Sequence[str]) -> list[str]:
