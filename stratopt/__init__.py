@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from stratopt import analysis, metrics, objectives, rules, stats
+from stratopt import analysis, loss, metrics, objectives, plotting, rules, stats
 from stratopt._market import MarketData
 from stratopt.analysis import (
     CreditResult,
@@ -41,6 +41,7 @@ from stratopt.errors import (
     StratoptError,
     StratoptWarning,
 )
+from stratopt.loss import LossSpec
 from stratopt.model_selection import WalkForward, WalkForwardResult, walk_forward
 from stratopt.pnl import net_returns
 from stratopt.rules import (
@@ -54,7 +55,7 @@ from stratopt.rules import (
     Rule,
     VolTarget,
 )
-from stratopt.training import FitResult, MinimizeResult, fit, minimize
+from stratopt.training import Callback, FitResult, MinimizeResult, Tuner, fit, minimize
 
 try:
     __version__ = version("stratopt")
@@ -64,6 +65,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "BacktestResult",
     "Blend",
+    "Callback",
     "ConfigError",
     "CreditResult",
     "DataError",
@@ -77,6 +79,7 @@ __all__ = [
     "LRRangeTest",
     "Landscape",
     "LookAheadError",
+    "LossSpec",
     "MACrossover",
     "MLPPolicy",
     "MarketData",
@@ -89,6 +92,7 @@ __all__ = [
     "StaleCacheWarning",
     "StratoptError",
     "StratoptWarning",
+    "Tuner",
     "VolTarget",
     "WalkForward",
     "WalkForwardResult",
@@ -103,12 +107,14 @@ __all__ = [
     "gradient_flow",
     "gradient_flow_sweep",
     "load_prices",
+    "loss",
     "loss_landscape",
     "lr_range_test",
     "metrics",
     "minimize",
     "net_returns",
     "objectives",
+    "plotting",
     "rules",
     "stats",
     "validate_prices",

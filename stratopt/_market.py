@@ -13,7 +13,7 @@ from torch import Tensor
 
 from stratopt.errors import DataError
 
-__all__ = ["MarketData"]
+__all__ = ["MarketData", "as_market_data"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class MarketData:
             )
         if len(prices) < 2:
             raise DataError(f"prices has {len(prices)} rows; at least 2 days are needed")
+        check_dates(pd.DatetimeIndex(prices.index))
         values = prices.to_numpy(dtype=np.float64, na_value=np.nan)
         listed = ~np.isnan(values)
         empty = [str(c) for c, ok in zip(prices.columns, listed.any(axis=0)) if not ok]
@@ -143,3 +144,46 @@ class MarketData:
             returns=self.returns.to(dtype=dtype, device=device),
             tradable=self.tradable.to(device=device),
         )
+
+
+def check_dates(dates: pd.DatetimeIndex) -> None:
+    """Refuse dates that are out of order, repeated or not daily bars.
+
+    stratopt's windows, costs and annualisation (252 periods a year) are in trading days, so
+    weekly or monthly bars would be annualised wrongly: they are refused, not rescaled.
+    """
+    if dates.hasnans:
+        raise DataError("the price table has a missing (NaT) date; drop that row or load it with stratopt.load_prices")
+    if dates.has_duplicates:
+        dup = dates[dates.duplicated()][0]
+        raise DataError(
+            f"the date {dup.date()} appears more than once; keep one row per date (stratopt.validate_prices)"
+        )
+    if not dates.is_monotonic_increasing:
+        at = int(np.flatnonzero(np.diff(dates.asi8) < 0)[0])
+        raise DataError(
+            f"dates are not in increasing order ({dates[at].date()} is followed by {dates[at + 1].date()}); "
+            "sort the table with prices.sort_index() or load it with stratopt.load_prices"
+        )
+    if len(dates) >= 8:
+        gap = float(np.median(np.diff(dates.asi8))) / 86_400e9
+        if gap > 3.5:
+            raise DataError(
+                f"the bars are {gap:.0f} calendar days apart (median): stratopt works on daily bars "
+                "(windows in trading days, 252 a year); pass daily prices, not weekly or monthly ones"
+            )
+
+
+def as_market_data(
+    prices: pd.DataFrame | pd.Series | MarketData,
+    *,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> MarketData:
+    """``prices`` as :class:`MarketData` of the given dtype and device: the one conversion
+    every public entrance uses (a price table is validated by :meth:`MarketData.from_prices`)."""
+    if isinstance(prices, MarketData):
+        if (dtype is None or prices.dtype == dtype) and (device is None or prices.device == torch.device(device)):
+            return prices
+        return prices.to(dtype=dtype, device=device)
+    return MarketData.from_prices(prices, dtype=dtype or torch.float64, device=device)

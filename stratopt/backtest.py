@@ -10,13 +10,15 @@ import pandas as pd
 import torch
 
 from stratopt import metrics as m
-from stratopt._market import MarketData
+from stratopt._market import MarketData, as_market_data
 from stratopt.errors import ConfigError
-from stratopt.pnl import Allocation, holdings, net_returns
+from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    pass
 
 __all__ = ["BacktestResult", "backtest"]
 
@@ -46,20 +48,20 @@ class BacktestResult:
     equity: pd.Series
     metrics: dict[str, float]
     params: dict[str, float]
-    cost_bps: float
+    loss: LossSpec
 
     def summary(self) -> str:
         """Parameters and metrics as plain text."""
         head = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
         span = f"{self.returns.index[0].date()} to {self.returns.index[-1].date()}"
         body = pd.Series(self.metrics).to_string(float_format=lambda v: f"{v:.4f}")
-        return f"hard backtest {span} ({self.cost_bps:g} bps costs)\nparams: {head}\n{body}"
+        return f"hard backtest {span} ({self.loss.cost_bps:g} bps costs)\nparams: {head}\n{body}"
 
     def plot(self) -> Figure:
         """Equity curve and drawdown."""
-        from matplotlib.figure import Figure
+        from stratopt.plotting import new_figure
 
-        fig = Figure(figsize=(10, 5), layout="constrained")
+        fig = new_figure(figsize=(10, 5))
         ax_eq, ax_dd = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
         ax_eq.plot(self.equity.index, self.equity.values)
         ax_eq.set(title=f"equity (Sharpe {self.metrics['sharpe']:.2f})", yscale="log")
@@ -73,16 +75,16 @@ def backtest(
     rule: Rule,
     prices: pd.DataFrame | MarketData,
     *,
-    cost_bps: float = 5.0,
-    slippage: float = 0.0,
-    allocation: Allocation = "equal_risk",
+    loss: LossSpec | None = None,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
 ) -> BacktestResult:
     """Run the hard rule (temperature 0) with exact costs and report its performance.
 
     Positions are computed on all the prices given (earlier days serve as indicator warm-up);
-    returns are reported for dates in ``[start, end]``. The position held over the first
+    returns are reported for dates in ``[start, end]``. ``loss`` (a :class:`~stratopt.LossSpec`,
+    default ``LossSpec()``: 5 bps, equal-risk allocation, long/short) gives the costs,
+    allocation and position mode: pass the spec the rule was trained with. The position held over the first
     reported date was decided at the previous close, and its trade cost is charged then.
 
     Examples
@@ -95,13 +97,13 @@ def backtest(
     """
     if not isinstance(rule, Rule):
         raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
-    if rule.batch_size != 1:
-        raise ConfigError(f"backtest takes a single-start rule; this one has {rule.batch_size}: use rule.select(i)")
-    data = prices if isinstance(prices, MarketData) else MarketData.from_prices(prices)
+    rule.require_single("backtest")
+    spec = loss if loss is not None else LossSpec()
+    data = as_market_data(prices)
     with torch.no_grad():
-        pos = rule(data, temperature=0.0)
-        net = net_returns(pos, data, cost_bps=cost_bps, slippage=slippage, allocation_scheme=allocation)[0]
-        held = holdings(pos, data, allocation)[0]
+        pos = spec.positions(rule, data, temperature=0.0)
+        net = spec.returns(pos, data)[0]
+        held = spec.holdings(pos, data)[0]
     dates = data.dates
     lo = pd.Timestamp(start) if start is not None else dates[0]
     hi = pd.Timestamp(end) if end is not None else dates[-1]
@@ -135,5 +137,5 @@ def backtest(
         equity=equity,
         metrics=metrics,
         params=rule.params,
-        cost_bps=cost_bps,
+        loss=spec,
     )

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from stratopt.plotting import new_figure
+
 if TYPE_CHECKING:
     from stratopt.analysis._credit import CreditResult
 
@@ -33,7 +35,7 @@ def plot_credit(result: CreditResult, *, label: int = 3) -> Figure:
     """
     names = list(result.params.index)
     k = len(names)
-    fig = Figure(figsize=(13, 1.2 + 2.0 * k), layout="constrained")
+    fig = new_figure(figsize=(13, 1.2 + 2.0 * k))
     grid = fig.add_gridspec(k, 2, width_ratios=(1, 3))
     ax_bar = fig.add_subplot(grid[:, 0])
     sens = result.params["sensitivity"].to_numpy()

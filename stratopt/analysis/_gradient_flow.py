@@ -29,6 +29,8 @@ from stratopt.rules._mlp import Activation, MLPPolicy
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    pass
+
 __all__ = ["GradientFlowResult", "GradientFlowSweep", "gradient_flow", "gradient_flow_sweep"]
 
 
@@ -87,9 +89,9 @@ class GradientFlowResult:
 
     def plot(self) -> Figure:
         """Weight and bias gradient norms per layer, log scale."""
-        from matplotlib.figure import Figure
+        from stratopt.plotting import new_figure
 
-        fig = Figure(figsize=(7, 3.5), layout="constrained")
+        fig = new_figure(figsize=(7, 3.5))
         ax = fig.subplots()
         x = self.table["layer"].to_numpy()
         ax.bar(x - 0.2, self.table["weight_grad_norm"], width=0.4, label="weights")
@@ -236,13 +238,14 @@ class GradientFlowSweep:
         from matplotlib import colormaps
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
-        from matplotlib.figure import Figure
+
+        from stratopt.plotting import new_figure
 
         acts = list(dict.fromkeys(self.table["activation"]))
         depths = sorted(self.table["depth"].unique())
         norm = Normalize(min(depths), max(depths) if max(depths) > min(depths) else min(depths) + 1)
         cmap = colormaps["viridis"]
-        fig = Figure(figsize=(4.2 * len(acts) + 1, 3.8), layout="constrained")
+        fig = new_figure(figsize=(4.2 * len(acts) + 1, 3.8))
         axes = np.atleast_1d(fig.subplots(1, len(acts), sharey=True))
         for ax, act in zip(axes, acts):
             for depth in depths:

@@ -11,6 +11,7 @@ from numpy.typing import ArrayLike
 from scipy.interpolate import RegularGridInterpolator
 
 from stratopt.errors import ConfigError
+from stratopt.plotting import new_figure
 
 if TYPE_CHECKING:
     from stratopt.analysis._landscape import Landscape
@@ -59,7 +60,7 @@ def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surf
     def w(v: ArrayLike) -> np.ndarray:
         return np.log10(v) if logy else np.asarray(v, dtype=float)
 
-    fig = Figure(figsize=(14, 6.5), layout="constrained")
+    fig = new_figure(figsize=(14, 6.5))
     spec = fig.add_gridspec(1, 2, width_ratios=[1.15, 1])
     ax3 = fig.add_subplot(spec[0], projection="3d")
     axc = fig.add_subplot(spec[1])

@@ -35,7 +35,7 @@ from stratopt.errors import ConfigError
 from stratopt.rules._base import Rule
 from stratopt.training._fit import fit
 from stratopt.training._optim import OptimizerName
-from stratopt.training._result import _jsonable
+from stratopt._json import jsonable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -124,7 +124,7 @@ class LRComparison:
         }
         if history:
             out["history"] = self.history.astype(object).where(self.history.notna(), None).to_dict(orient="records")
-        return _jsonable(out)
+        return jsonable(out)
 
     def plot(self) -> Figure:
         """Loss per epoch (log x), distance to the best loss (log-log) and final Sharpe against lr

@@ -9,6 +9,8 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from stratopt.plotting import new_figure
+
 if TYPE_CHECKING:
     from stratopt.analysis._learning_rates import LRComparison
     from stratopt.analysis._lr_range import LRRangeTest
@@ -30,7 +32,7 @@ def plot_comparison(cmp: LRComparison) -> Figure:
     lrs = sorted(runs["lr"].unique())
     norm = LogNorm(min(lrs), max(lrs)) if len(lrs) > 1 else None
     cmap = colormaps["viridis"]
-    fig = Figure(figsize=(15, 4.2), layout="constrained")
+    fig = new_figure(figsize=(15, 4.2))
     ax_loss, ax_gap, ax_sharpe = fig.subplots(1, 3)
     calm = []  # loss values of runs that did not diverge: they set the y range
     stops = []  # (epoch + 1, loss) where diverged runs stopped
@@ -100,7 +102,7 @@ def plot_comparison(cmp: LRComparison) -> Figure:
 def plot_range_test(test: LRRangeTest) -> Figure:
     """Loss and smoothed loss against lr (log x), the suggestion and the blow-up marked."""
     t = test.table
-    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    fig = new_figure(figsize=(7, 4.2))
     ax = fig.subplots()
     ax.plot(t["lr"], t["loss"], color="C0", alpha=0.35, label="loss after the step")
     ax.plot(t["lr"], t["smoothed"], color="C0", label="smoothed")

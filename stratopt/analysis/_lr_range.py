@@ -23,7 +23,7 @@ from stratopt.errors import ConfigError, DivergenceWarning
 from stratopt.rules._base import Rule
 from stratopt.training._fit import fit
 from stratopt.training._optim import OptimizerName, check_lr
-from stratopt.training._result import _jsonable
+from stratopt._json import jsonable
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -82,7 +82,7 @@ class LRRangeTest:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record with the table as columns."""
-        return _jsonable(
+        return jsonable(
             {
                 "suggestion": self.suggestion,
                 "method": self.method,

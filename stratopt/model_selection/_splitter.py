@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+
 __all__ = ["SizeLike", "WalkForward"]
 
 #: A window size: trading days (rows) as an int, or a calendar span ("5Y", "6M", "2W", "63D",
@@ -406,13 +407,14 @@ class WalkForward:
             The figure holding the chart; it is never shown.
         """
         import matplotlib.dates as mdates
-        from matplotlib.figure import Figure
         from matplotlib.patches import Patch
+
+        from stratopt.plotting import new_figure
 
         dates = _as_dates(prices)
         folds = self._positions(dates)
         if ax is None:
-            ax = Figure(figsize=(10, 1 + 0.3 * len(folds)), layout="constrained").add_subplot()
+            ax = new_figure(figsize=(10, 1 + 0.3 * len(folds))).add_subplot()
         x = mdates.date2num(dates.tz_localize(None) if dates.tz is not None else dates)
         colours = {"train": "tab:blue", "purge": "0.7", "test": "tab:orange", "embargo": "tab:red"}
         n = len(dates)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,14 +20,10 @@ from stratopt.errors import ConfigError
 from stratopt.model_selection._regimes import label_regimes, regime_table
 from stratopt.model_selection._splitter import WalkForward
 from stratopt.model_selection._wf_result import WalkForwardResult
-from stratopt.pnl import Allocation, holdings, net_returns
 from stratopt.rules._base import Rule
-from stratopt.training import fit
+from stratopt.training import Tuner
 
 __all__ = ["walk_forward"]
-
-#: Days before a train window used as indicator warm-up (the longest span a built-in allows).
-WARMUP_DAYS = 400
 
 
 class _BuyAndHold(Rule):
@@ -37,183 +33,217 @@ class _BuyAndHold(Rule):
         return torch.ones((1, data.n_days, data.n_assets), dtype=data.dtype, device=data.device)
 
 
-def _hard_returns(rule: Rule, data: MarketData, *, cost_bps: float, allocation: Allocation) -> np.ndarray:
-    """Hard net returns of every start, (batch, days - 1), entry k earned over date k+1."""
-    with torch.no_grad():
-        pos = rule(data, temperature=0.0)
-        return net_returns(pos, data, cost_bps=cost_bps, allocation_scheme=allocation).cpu().numpy()
+@dataclass
+class _Fold:
+    """What one fold adds to the result."""
+
+    row: dict[str, Any]
+    oos: pd.Series
+    candidates: np.ndarray  # (test days, starts)
+    baselines: dict[str, pd.Series]
+    trial_sharpes: list[float]
+    rule: Rule
 
 
 def walk_forward(
-    rule: Rule,
+    estimator: Tuner | Rule,
     prices: pd.DataFrame,
     splitter: WalkForward | None = None,
     *,
-    fit_kwargs: dict[str, Any] | None = None,
     warm_start: bool = True,
-    n_starts: int = 1,
-    seed: int | None = None,
-    cost_bps: float = 5.0,
-    allocation: Allocation = "equal_risk",
     n_trials: int | None = None,
-    warmup_days: int = WARMUP_DAYS,
     progress: bool | None = None,
+    **split_options: Any,
 ) -> WalkForwardResult:
     """Fit on each train window, trade the hard rule on the following test window, stitch.
 
     For every fold of ``splitter`` (default ``WalkForward("5Y", "1Y")``):
 
-    1. fit on the train window only. Up to ``warmup_days`` earlier days are passed as indicator
-       warm-up and do not count in the loss; embargoed days inside the window are skipped.
-       Nothing after the train end is seen.
+    1. clone ``estimator`` and fit it on the train window only. The rule's own warm-up
+       (:meth:`Rule.warmup_days`: its longest possible window) of earlier days is passed as
+       indicator warm-up and does not count in the loss; embargoed days are skipped. Nothing
+       after the train end is seen.
     2. run the HARD rule with those parameters on the test window, computing positions over
-       the prices up to the test end (earlier days are warm-up); costs are charged exactly.
+       the prices up to the test end (earlier days are warm-up), under the estimator's
+       :class:`~stratopt.LossSpec` (costs, slippage, allocation, position mode).
 
     The test returns are stitched into one out-of-sample series and compared with buy-and-hold
-    and with the untuned rule on the same dates.
+    and with the untuned rule on the same dates, under the same costs.
 
     Parameters
     ----------
-    rule
-        The rule to tune; its current parameters are the first fold's start (and the untuned
-        baseline).
+    estimator
+        A :class:`~stratopt.Tuner` configured with the rule and every training setting. A bare
+        rule is tuned with ``Tuner(rule, validation=None)`` (the whole train window trains).
+        Its rule's current parameters are the first fold's start and the untuned baseline;
+        with ``seed`` set, fold ``k`` uses ``seed + k``.
     prices
         Price table (dates x tickers).
     splitter
-        Fold layout.
-    fit_kwargs
-        Passed to :func:`stratopt.fit` (optimizer, lr, epochs, temperature, ...). Inside a fold
-        ``validation`` defaults to None (the whole train window trains).
+        Fold layout, a :class:`WalkForward`.
     warm_start
         Start each fold from the previous fold's fitted parameters.
-    n_starts, seed
-        Random starts per fold; all starts' out-of-sample returns form the candidate matrix of
-        the probability of backtest overfitting.
-    cost_bps, allocation
-        Costs and capital split, the same in training and in the test.
     n_trials
         Number of configurations tried, for the deflated Sharpe ratio; default
         ``n_starts x folds``.
-    warmup_days
-        Indicator warm-up before each train window.
     progress
         tqdm bar over folds (default: only on a terminal).
+    **split_options
+        Instead of ``splitter``: :class:`WalkForward` arguments (``train``, ``test``,
+        ``anchored``, ``purge``, ``embargo``, ...), with train 5 years and test 1 year by default.
 
     Returns
     -------
     WalkForwardResult
     """
-    if not isinstance(rule, Rule) or rule.batch_size != 1:
-        raise ConfigError("walk_forward takes a single-start stratopt Rule; use n_starts for multi-start")
+    tuner = _as_tuner(estimator)
     if not isinstance(prices, pd.DataFrame):
         raise ConfigError(f"prices must be a DataFrame of prices, got {type(prices).__name__}")
-    if warmup_days < 0:
-        raise ConfigError(f"warmup_days={warmup_days!r} must be >= 0")
-    splitter = splitter if splitter is not None else WalkForward("5Y", "1Y")
-    kwargs = {"validation": None, "progress": False, **(fit_kwargs or {})}
-    for key in ("n_starts", "seed", "cost_bps", "allocation", "train_days"):
-        if key in kwargs:
-            raise ConfigError(f"pass {key} to walk_forward itself, not in fit_kwargs")
+    splitter = _as_splitter(splitter, split_options)
     splits = list(splitter.split(prices))
     fold_dates = splitter.folds(prices)
-    dates = prices.index
     show = progress if progress is not None else sys.stderr.isatty()
-
-    current = copy.deepcopy(rule)
-    fold_rows: list[dict[str, Any]] = []
-    oos_parts: list[pd.Series] = []
-    candidate_parts: list[np.ndarray] = []
-    trial_sharpes: list[list[float]] = []  # per fold: every start's hard train Sharpe
-    baseline_parts: dict[str, list[pd.Series]] = {"buy_and_hold": [], "untuned": []}
+    current = tuner.rule
+    folds: list[_Fold] = []
     for k, (train_idx, test_idx) in enumerate(tqdm(splits, disable=not show, desc="walk-forward", leave=False)):
-        lo = max(0, int(train_idx[0]) - warmup_days)
-        hi = int(train_idx[-1]) + 1
-        window = prices.iloc[lo:hi]
-        mask = np.zeros(hi - lo, dtype=bool)
-        mask[train_idx - lo] = True
-        # drop tickers that have no price in this window at all (listed later)
-        window = window.loc[:, window.notna().any()]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = fit(
-                current,
-                window,
-                n_starts=n_starts,
-                seed=None if seed is None else seed + k,
-                cost_bps=cost_bps,
-                allocation=allocation,
-                train_days=mask,
-                **kwargs,
-            )
-        for w in caught:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        test_lo, test_hi = int(test_idx[0]), int(test_idx[-1]) + 1
-        upto = prices.iloc[:test_hi]
-        upto = upto.loc[:, upto.notna().any()]
-        data = MarketData.from_prices(upto)
-        test_dates = dates[test_lo:test_hi]
-        sl = slice(test_lo - 1, test_hi - 1)  # returns earned over the test dates
-        # one hard pass over every start: the selected start's returns and holdings are a row of it
-        with torch.no_grad():
-            pos = res.batch_rule(data, temperature=0.0)
-            all_returns = net_returns(pos, data, cost_bps=cost_bps, allocation_scheme=allocation).cpu().numpy()
-            held = holdings(pos[res.best_start : res.best_start + 1], data, allocation)[0].cpu().numpy()
-        cand = all_returns[:, sl]
-        best = cand[res.best_start]
-        oos = pd.Series(best, index=test_dates)
-        oos_parts.append(oos)
-        candidate_parts.append(cand.T)
-        for name, base in (("buy_and_hold", _BuyAndHold()), ("untuned", rule)):
-            r = _hard_returns(base, data, cost_bps=cost_bps, allocation=allocation)[0, sl]
-            baseline_parts[name].append(pd.Series(r, index=test_dates))
-        trades = np.abs(np.diff(held[test_lo - 1 : test_hi], axis=0)).sum(axis=1)
-        # every start's hard train Sharpe is one trial of the selection
-        train_all = _hard_returns(
-            res.batch_rule, MarketData.from_prices(window), cost_bps=cost_bps, allocation=allocation
-        )[:, mask[1:] & mask[:-1]]
-        trial_sharpes.append([m.sharpe_ratio(r, periods=1) for r in train_all])
-        row = {
-            "fold": k,
-            **{c: fold_dates.iloc[k][c] for c in ("train_start", "train_end", "test_start", "test_end")},
-            **res.params,
-            "status": res.status,
-            "train_soft_sharpe": res.metrics["train"]["soft_sharpe"],
-            "train_hard_sharpe": res.metrics["train"]["hard_sharpe"],
-            "test_sharpe": m.sharpe_ratio(best),
-            "test_return": float(np.prod(1.0 + best) - 1.0),
-            "turnover": float(trades.mean() * m.PERIODS_PER_YEAR),
-        }
-        fold_rows.append(row)
+        seed = None if tuner.seed is None else tuner.seed + k
+        fold = _run_fold(tuner.clone(rule=current, seed=seed, progress=False), tuner.rule, prices, train_idx, test_idx)
+        fold.row = {"fold": k, **{c: fold_dates.iloc[k][c] for c in _DATE_COLUMNS}, **fold.row}
+        folds.append(fold)
         if warm_start:
-            current = res.rule
-    folds = pd.DataFrame(fold_rows).set_index("fold")
-    oos_returns = pd.concat(oos_parts).rename("oos")
-    baselines = {name: pd.concat(parts).rename(name) for name, parts in baseline_parts.items()}
-    candidates = pd.DataFrame(
-        np.vstack(candidate_parts),
-        index=oos_returns.index,
-        columns=[f"start_{j}" for j in range(candidate_parts[0].shape[1])],
+            current = fold.rule
+    return _assemble(tuner, prices, splitter, folds, n_trials=n_trials, warm_start=warm_start)
+
+
+_DATE_COLUMNS = ("train_start", "train_end", "test_start", "test_end")
+
+
+def _as_tuner(estimator: Tuner | Rule) -> Tuner:
+    if isinstance(estimator, Rule):
+        estimator.require_single("walk_forward")
+        return Tuner(estimator, validation=None)
+    if not isinstance(estimator, Tuner):
+        raise ConfigError(
+            f"walk_forward takes a stratopt.Tuner (or a Rule), got {type(estimator).__name__}; "
+            "configure training with stratopt.Tuner(rule, lr=..., epochs=..., n_starts=...)"
+        )
+    estimator.rule.require_single("walk_forward (use the Tuner's n_starts for multi-start)")
+    return estimator
+
+
+def _as_splitter(splitter: Any, options: dict[str, Any]) -> WalkForward:
+    moved = sorted(set(options) & {"fit_kwargs", "n_starts", "seed", "cost_bps", "slippage", "allocation"})
+    if moved:
+        raise ConfigError(
+            f"walk_forward no longer takes {moved}: configure training in the estimator, e.g. "
+            "walk_forward(stratopt.Tuner(rule, lr=0.05, n_starts=4, seed=0, loss=stratopt.LossSpec(cost_bps=5)), prices)"
+        )
+    if splitter is not None and not isinstance(splitter, WalkForward):
+        raise ConfigError(
+            f"splitter={splitter!r} is not a WalkForward; pass WalkForward({splitter!r}, '1Y') or "
+            f"train={splitter!r}, test='1Y' as keywords"
+        )
+    if splitter is not None and options:
+        raise ConfigError(f"pass either a splitter or its options {sorted(options)}, not both")
+    if splitter is not None:
+        return splitter
+    try:
+        options = dict(options)
+        return WalkForward(options.pop("train", "5Y"), options.pop("test", "1Y"), **options)
+    except TypeError as exc:
+        raise ConfigError(
+            f"walk_forward got unknown option(s) {sorted(options)} ({exc}); its own options are warm_start, "
+            "n_trials and progress, and the splitter's are train, test, step, anchored, purge, "
+            "embargo, min_train and reduce_test"
+        ) from None
+
+
+def _run_fold(tuner: Tuner, untuned: Rule, prices: pd.DataFrame, train_idx: np.ndarray, test_idx: np.ndarray) -> _Fold:
+    """Fit on the train window (after the rule's warm-up), test the hard rule on the test window."""
+    lo = max(0, int(train_idx[0]) - tuner.rule.warmup_days())
+    hi = int(train_idx[-1]) + 1
+    mask = np.zeros(hi - lo, dtype=bool)
+    mask[train_idx - lo] = True
+    window = prices.iloc[lo:hi]
+    window = window.loc[:, window.notna().any()]  # drop tickers not yet listed in this window
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = tuner.fit(window, train_days=mask)
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    spec = tuner.loss
+    test_lo, test_hi = int(test_idx[0]), int(test_idx[-1]) + 1
+    upto = prices.iloc[:test_hi]
+    data = MarketData.from_prices(upto.loc[:, upto.notna().any()])
+    test_dates = prices.index[test_lo:test_hi]
+    sl = slice(test_lo - 1, test_hi - 1)  # returns earned over the test dates
+    with torch.no_grad():  # one hard pass over every start: the selected start is a row of it
+        pos = spec.positions(res.batch_rule, data, temperature=0.0)
+        cand = spec.returns(pos, data).cpu().numpy()[:, sl]
+        held = spec.holdings(pos[res.best_start : res.best_start + 1], data)[0].cpu().numpy()
+        train_data = MarketData.from_prices(window)
+        train_all = spec.rule_returns(res.batch_rule, train_data).cpu().numpy()[:, mask[1:] & mask[:-1]]
+        baselines = {
+            name: pd.Series(s.rule_returns(rule, data)[0].cpu().numpy()[sl], index=test_dates)
+            for name, rule, s in (
+                ("buy_and_hold", _BuyAndHold(), spec.replace(position_mode="long_short")),
+                ("untuned", untuned, spec),
+            )
+        }
+    best = cand[res.best_start]
+    trades = np.abs(np.diff(held[test_lo - 1 : test_hi], axis=0)).sum(axis=1)
+    row = {
+        **res.params,
+        "status": res.status,
+        "train_soft_sharpe": res.metrics["train"]["soft_sharpe"],
+        "train_hard_sharpe": res.metrics["train"]["hard_sharpe"],
+        "test_sharpe": m.sharpe_ratio(best),
+        "test_return": float(np.prod(1.0 + best) - 1.0),
+        "turnover": float(trades.mean() * m.PERIODS_PER_YEAR),
+    }
+    return _Fold(
+        row=row,
+        oos=pd.Series(best, index=test_dates),
+        candidates=cand.T,
+        baselines=baselines,
+        trial_sharpes=[m.sharpe_ratio(r, periods=1) for r in train_all],
+        rule=res.rule,
     )
-    n_tried = n_trials if n_trials is not None else sum(len(f) for f in trial_sharpes)
+
+
+def _assemble(
+    tuner: Tuner,
+    prices: pd.DataFrame,
+    splitter: WalkForward,
+    folds: list[_Fold],
+    *,
+    n_trials: int | None,
+    warm_start: bool,
+) -> WalkForwardResult:
+    oos_returns = pd.concat([f.oos for f in folds]).rename("oos")
+    baselines = {name: pd.concat([f.baselines[name] for f in folds]).rename(name) for name in folds[0].baselines}
+    candidates = pd.DataFrame(
+        np.vstack([f.candidates for f in folds]),
+        index=oos_returns.index,
+        columns=[f"start_{j}" for j in range(folds[0].candidates.shape[1])],
+    )
+    trial_sharpes = [f.trial_sharpes for f in folds]
+    n_tried = n_trials if n_trials is not None else sum(len(t) for t in trial_sharpes)
     return WalkForwardResult(
-        folds=folds,
+        folds=pd.DataFrame([f.row for f in folds]).set_index("fold"),
         oos_returns=oos_returns,
         baselines=baselines,
         candidates=candidates,
-        param_names=list(rule.params),
+        param_names=list(tuner.rule.params),
         regimes=regime_table({"oos": oos_returns, **baselines}, label_regimes(prices)),
         dsr=_deflated(oos_returns, trial_sharpes, n_tried),
         pbo=_pbo(candidates),
         n_trials=n_tried,
         config={
-            "rule": type(rule).__name__,
+            **tuner.get_params(),
             "splitter": repr(splitter),
-            "n_starts": n_starts,
-            "seed": seed,
-            "cost_bps": cost_bps,
-            "allocation": allocation,
             "warm_start": warm_start,
-            "fit_kwargs": {k: v for k, v in kwargs.items() if k != "progress"},
+            "warmup_days": tuner.rule.warmup_days(),
         },
     )
 

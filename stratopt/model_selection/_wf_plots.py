@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from stratopt.plotting import new_figure
+
 if TYPE_CHECKING:
     from stratopt.model_selection._wf_result import WalkForwardResult
 
@@ -16,7 +18,7 @@ __all__ = ["plot_walk_forward"]
 
 def plot_walk_forward(result: WalkForwardResult) -> Figure:
     """Equity vs baselines (alternate folds shaded), parameters per fold, Sharpe by regime."""
-    fig = Figure(figsize=(12, 8), layout="constrained")
+    fig = new_figure(figsize=(12, 8))
     grid = fig.add_gridspec(2, 2, height_ratios=[3, 2])
     ax_eq = fig.add_subplot(grid[0, :])
     ax_par = fig.add_subplot(grid[1, 0])

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,10 @@ from stratopt._market import MarketData
 from stratopt.errors import ConfigError
 from stratopt.rules._params import Param
 
-__all__ = ["Rule"]
+__all__ = ["RULE_REGISTRY", "Rule"]
+
+#: Rules by command-line name, filled by ``class MyRule(Rule, cli_name="my-rule")``.
+RULE_REGISTRY: dict[str, type[Rule]] = {}
 
 
 class Rule(nn.Module):
@@ -41,6 +44,19 @@ class Rule(nn.Module):
     >>> rule.set_params(fast=30).params["fast"]
     30.0
     """
+
+    #: The name the command line and configs use for this rule (None: not registered).
+    cli_name: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, *, cli_name: str | None = None, **kwargs: Any) -> None:
+        """Register a rule class under ``cli_name``: ``class MyRule(Rule, cli_name="my-rule")``."""
+        super().__init_subclass__(**kwargs)
+        cls.cli_name = cli_name
+        if cli_name is not None:
+            known = RULE_REGISTRY.get(cli_name)
+            if known is not None and known.__qualname__ != cls.__qualname__:
+                raise ConfigError(f"rule name {cli_name!r} is taken by {known.__name__}; pick another cli_name")
+            RULE_REGISTRY[cli_name] = cls
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,7 +93,7 @@ class Rule(nn.Module):
     def positions(self, prices: pd.DataFrame | MarketData, *, temperature: float = 0.0) -> pd.DataFrame:
         """Hard (by default) positions of a single-start rule as a DataFrame (dates x tickers)."""
         data = prices if isinstance(prices, MarketData) else MarketData.from_prices(prices)
-        self._require_single("positions")
+        self.require_single("positions")
         with torch.no_grad():
             pos = self(data, temperature=temperature)[0]
         return pd.DataFrame(pos.cpu().numpy(), index=data.dates, columns=list(data.tickers))
@@ -106,7 +122,7 @@ class Rule(nn.Module):
     @property
     def params(self) -> dict[str, float]:
         """Parameter values in natural units (single-start rules; see :meth:`batch_params`)."""
-        self._require_single("params")
+        self.require_single("params")
         # 12 significant digits hide the round-off of the sigmoid round trip (20.0, not 19.999...)
         return {k: float(f"{v[0]:.12g}") for k, v in self.batch_params().items()}
 
@@ -193,6 +209,26 @@ class Rule(nn.Module):
             owner._raw[spec.name] = nn.Parameter(new_spec.to_raw(inside).to(owner._raw[spec.name].dtype))
         return new
 
+    def warmup_days(self) -> int:
+        """Days of history to pass before the first day that counts, so that every window the
+        rule may use is warmed up: the largest upper bound of its day-valued parameters (any
+        value training can reach; the current value if unbounded) and its fixed windows
+        (e.g. a volatility span), over the rule and its sub-rules."""
+        days = [0.0]
+        current = self.batch_params()
+        for name, owner, spec in self.named_specs():
+            if spec.unit == "days":
+                days.append(spec.high if math.isfinite(spec.high) else float(current[name].max()))
+        for module in self.modules():
+            if isinstance(module, Rule):
+                days.append(module.fixed_window())
+        return math.ceil(max(days))
+
+    def fixed_window(self) -> float:
+        """Longest window (days) the rule uses that is not a parameter; by default its
+        ``vol_span`` attribute, if any. Override for other fixed look-backs."""
+        return float(getattr(self, "vol_span", 0.0))
+
     def max_window(self) -> float:
         """Longest look-back (days) among the current parameters whose unit is days."""
         df = self.batch_params()
@@ -210,7 +246,7 @@ class Rule(nn.Module):
         """
         if not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
             raise ConfigError(f"n_starts={n_starts!r} must be a positive integer")
-        self._require_single("with_starts")
+        self.require_single("with_starts")
         rng = np.random.default_rng(seed)
         new = copy.deepcopy(self)
         for module in new.modules():
@@ -256,7 +292,8 @@ class Rule(nn.Module):
             if param is not None and param.dim() > 0 and param.shape[0] == old:
                 self._parameters[pname] = nn.Parameter(param.detach()[index : index + 1].clone())
 
-    def _require_single(self, what: str) -> None:
+    def require_single(self, what: str) -> None:
+        """Raise :class:`ConfigError` unless this rule holds one start (``what`` names the caller)."""
         if self._batch != 1:
             raise ConfigError(
                 f"{what} needs a single-start rule but this one has {self._batch} starts; "

@@ -14,7 +14,7 @@ from stratopt.rules._params import Param
 __all__ = ["MACrossover"]
 
 
-class MACrossover(Rule):
+class MACrossover(Rule, cli_name="ma-crossover"):
     """Long when the fast EMA of log price is above the slow one, short when below.
 
     Soft position ``tanh((ema_fast - ema_slow) / (vol * temperature))``, where ``vol`` is the

@@ -87,7 +87,7 @@ def _log_band(upper: Tensor, lower: Tensor, log_gap: Tensor) -> Tensor:
     return F.logsigmoid(upper) + F.logsigmoid(-lower) + log_gap
 
 
-class MeanReversion(Rule):
+class MeanReversion(Rule, cli_name="mean-reversion"):
     """Fade stretched prices: short far above the moving mean, long far below, with hysteresis.
 
     With ``z`` the z-score of log price against its exponential moving mean and standard

@@ -43,7 +43,7 @@ def lagged_returns(data: MarketData, n_lags: int, vol_span: float = 60.0) -> Ten
     return data.cached(("lagged_returns", int(n_lags), float(vol_span)), compute)
 
 
-class MLPPolicy(Rule):
+class MLPPolicy(Rule, cli_name="mlp"):
     """A multilayer perceptron applied to every (day, asset): features in, position out.
 
     Features per day and asset are the last ``n_lags`` daily log returns divided by the causal

@@ -41,7 +41,7 @@ def lagged(x: Tensor, lag: Tensor) -> Tensor:
     return (1.0 - frac) * x[lo] + frac * x[hi]
 
 
-class Momentum(Rule):
+class Momentum(Rule, cli_name="momentum"):
     """Long after a significant rise over the lookback, short after a fall, flat in between.
 
     The signal is the lookback's log return in units of its expected standard deviation::

@@ -49,7 +49,7 @@ def rsi(returns: Tensor, period: Tensor) -> Tensor:
     return 100.0 * torch.where(moved, ratio, torch.full_like(ratio, 0.5))
 
 
-class RSIRule(Rule):
+class RSIRule(Rule, cli_name="rsi"):
     """Short when the RSI is above ``overbought``, long when below ``oversold``, else flat.
 
     A memoryless contrarian band on Wilder's RSI (:func:`rsi`) of daily log returns (log

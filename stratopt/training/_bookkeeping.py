@@ -1,26 +1,17 @@
-"""Per-start bookkeeping of the fit loop: argument checks, gradient norms, snapshots, history."""
+"""Argument checks of a fit, the days its loss counts, and the hash of its data."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from typing import Any
+import hashlib
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from stratopt._market import MarketData
 from stratopt.errors import ConfigError
-from stratopt.rules._base import Rule
 
-__all__ = [
-    "check_fit_args",
-    "history_rows",
-    "loss_days",
-    "per_start_sq_norm",
-    "scale_grads",
-    "snapshot",
-]
+__all__ = ["check_fit_args", "data_hash", "loss_days"]
 
 
 def check_fit_args(
@@ -50,22 +41,6 @@ def check_fit_args(
             raise ConfigError(f"early_stopping={early_stopping!r}: patience >= 1 and min_delta >= 0 needed")
 
 
-def per_start_sq_norm(tensors: Sequence[Tensor | None], n: int) -> Tensor:
-    out = torch.zeros(n, dtype=torch.float64)
-    for t in tensors:
-        if t is not None:
-            out += (t.detach().double() ** 2).reshape(n, -1).sum(-1).cpu()
-    return out
-
-
-def snapshot(params: Sequence[Tensor], store: Sequence[Tensor], which: Tensor) -> None:
-    """Copy the current values of the starts in ``which`` into ``store``."""
-    with torch.no_grad():
-        for p, b in zip(params, store):
-            m = which.reshape(-1, *([1] * (p.dim() - 1))).to(p.device)
-            b.copy_(torch.where(m, p.detach(), b))
-
-
 def loss_days(train_days: np.ndarray | None, n_days: int, n_train: int) -> Tensor | None:
     """Which of the ``n_train - 1`` training returns count in the loss (None: all)."""
     if train_days is None:
@@ -79,46 +54,10 @@ def loss_days(train_days: np.ndarray | None, n_days: int, n_train: int) -> Tenso
     return torch.from_numpy(keep)
 
 
-def scale_grads(params: Sequence[Tensor], scale: Tensor, n: int) -> None:
-    for p in params:
-        if p.grad is not None:
-            p.grad.mul_(scale.to(p.grad.dtype).to(p.device).reshape(n, *([1] * (p.dim() - 1))))
-
-
-def history_rows(
-    epoch: int,
-    loss: Tensor,
-    train_sharpe: Tensor,
-    val_sharpe: Tensor,
-    hard_sharpe: Tensor,
-    grad_norm: Tensor,
-    opt: torch.optim.Optimizer,
-    tau: float,
-    model: Rule,
-    diverged_at: Tensor,
-    has_val: bool,
-) -> list[dict[str, Any]]:
-    """One history row per start (plain lists, no DataFrame per epoch: this runs every step)."""
-    with torch.no_grad():
-        values = {name: spec.to_natural(owner._raw[spec.name]).tolist() for name, owner, spec in model.named_specs()}
-    columns = {
-        "loss": loss.tolist(),
-        "train_sharpe": train_sharpe.tolist(),
-        "val_sharpe": val_sharpe.tolist() if has_val else [math.nan] * model.batch_size,
-        "monitor_hard_sharpe": hard_sharpe.tolist(),
-        "grad_norm": grad_norm.tolist(),
-    }
-    dead = ((diverged_at >= 0) & (diverged_at <= epoch)).tolist()
-    lr_now = opt.param_groups[0]["lr"]
-    return [
-        {
-            "epoch": epoch,
-            "start": b,
-            **{k: v[b] for k, v in columns.items()},
-            "lr": lr_now,
-            "temperature": tau,
-            "diverged": dead[b],
-            **{k: v[b] for k, v in values.items()},
-        }
-        for b in range(model.batch_size)
-    ]
+def data_hash(data: MarketData) -> str:
+    """A short hash of the dates, tickers and prices a fit saw."""
+    h = hashlib.sha256()
+    h.update(np.asarray(data.dates.asi8).tobytes())
+    h.update(",".join(data.tickers).encode())
+    h.update(data.log_prices.detach().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from matplotlib.figure import Figure
+from stratopt.plotting import new_figure
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from stratopt.training._result import FitResult
 
 __all__ = ["plot_fit"]
@@ -17,7 +19,7 @@ def plot_fit(result: FitResult) -> Figure:
     h = result.history
     fixed = {"loss", "train_sharpe", "val_sharpe", "monitor_hard_sharpe", "grad_norm", "lr", "temperature", "diverged"}
     params = [c for c in h.columns if c not in fixed]
-    fig = Figure(figsize=(12, 3.5), layout="constrained")
+    fig = new_figure(figsize=(12, 3.5))
     ax_loss, ax_sharpe, ax_params = fig.subplots(1, 3)
     ax_loss.plot(h.index, h["loss"], color="C0")
     ax_loss.set(title=f"loss ({result.status})", xlabel="epoch")

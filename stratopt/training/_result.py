@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
 
 from stratopt import metrics as m
+from stratopt._json import jsonable
 from stratopt._market import MarketData
-from stratopt.pnl import Allocation, net_returns
+from stratopt._result import Result
+from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from stratopt.training._config import Split
@@ -33,13 +34,9 @@ def evaluate_rule(
     rule: Rule,
     data: MarketData,
     split: Split,
+    loss: LossSpec,
     *,
     temperature: float,
-    objective: Callable[..., Tensor],
-    objective_kwargs: dict[str, Any],
-    cost_bps: float,
-    slippage: float,
-    allocation: Allocation,
     train_keep: Tensor | None = None,
 ) -> dict[str, dict[str, float]]:
     """Soft (at ``temperature``, smoothed costs) and hard (temperature 0, exact costs) Sharpe and
@@ -48,17 +45,8 @@ def evaluate_rule(
     ``train_keep`` selects the train returns that count (warm-up days excluded)."""
     out: dict[str, dict[str, float]] = {}
     with torch.no_grad():
-        soft = net_returns(
-            rule(data, temperature=temperature),
-            data,
-            cost_bps=cost_bps,
-            slippage=slippage,
-            allocation_scheme=allocation,
-            smooth=True,
-        )[0]
-        hard = net_returns(
-            rule(data, temperature=0.0), data, cost_bps=cost_bps, slippage=slippage, allocation_scheme=allocation
-        )[0]
+        soft = loss.rule_returns(rule, data, temperature=temperature)[0]
+        hard = loss.rule_returns(rule, data, temperature=0.0)[0]
     windows = {"train": slice(0, split.n_train - 1)}
     if split.has_validation:
         windows["validation"] = slice(split.n_train - 1, split.n_days - 1)
@@ -69,16 +57,16 @@ def evaluate_rule(
         out[name] = {
             "soft_sharpe": m.sharpe_ratio(s.cpu().numpy()),
             "hard_sharpe": m.sharpe_ratio(h.cpu().numpy()),
-            "soft_objective": float(objective(s.unsqueeze(0), **objective_kwargs)[0]),
-            "hard_objective": float(objective(h.unsqueeze(0), **objective_kwargs)[0]),
+            "soft_objective": float(loss.score(s.unsqueeze(0))[0]),
+            "hard_objective": float(loss.score(h.unsqueeze(0))[0]),
             "hard_annual_return": m.annual_return(h.cpu().numpy()),
         }
         out[name]["sharpe_gap"] = out[name]["soft_sharpe"] - out[name]["hard_sharpe"]
     return out
 
 
-@dataclass
-class FitResult:
+@dataclass(repr=False)
+class FitResult(Result):
     """What :func:`stratopt.fit` returns.
 
     Attributes
@@ -114,6 +102,7 @@ class FitResult:
     config: dict[str, Any]
     data_hash: str
     initial_starts: pd.DataFrame | None = None
+    loss: LossSpec = field(default_factory=LossSpec)
     version: str = field(default_factory=lambda: _version())
 
     @property
@@ -142,28 +131,61 @@ class FitResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready record: params, status, metrics, config, package version and data hash."""
-        return _jsonable(
+        """JSON-ready record: rule and params, status, metrics, loss, config, history, starts,
+        package version and data hash (what :meth:`load` reads back)."""
+        return jsonable(
             {
+                "rule": type(self.rule).__name__,
                 "params": self.params,
                 "status": self.status,
                 "diverged_at": self.diverged_at,
                 "best_start": self.best_start,
                 "epochs_run": len(self.history),
                 "metrics": self.metrics,
+                "loss": self.loss.to_dict(),
                 "config": self.config,
                 "stratopt_version": self.version,
                 "data_hash": self.data_hash,
+                "history": self.history.reset_index().to_dict(orient="list"),
+                "starts": self.starts.to_dict(orient="list"),
             }
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as JSON."""
+        """Write :meth:`to_dict` as JSON; :meth:`load` reads it back."""
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2))
+        self.to_json(path)
         return path
 
-    def plot(self) -> Figure:
+    @classmethod
+    def load(cls, path: str | Path) -> FitResult:
+        """A result saved by :meth:`save`: the rule rebuilt with its fitted parameters, metrics,
+        loss, config and history (per-start histories are not saved)."""
+        from stratopt.rules._registry import rule_from_record
+
+        try:
+            record = json.loads(Path(path).read_text())
+            rule = rule_from_record(record["rule"], record["params"])
+            history = pd.DataFrame(record["history"]).set_index("epoch").astype(float, errors="ignore")
+        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path} is not a saved stratopt fit ({exc}); write one with FitResult.save") from exc
+        return cls(
+            rule=rule,
+            batch_rule=rule,
+            history=history,
+            history_all=history.assign(start=record["best_start"]).reset_index(),
+            starts=pd.DataFrame(record["starts"]).rename_axis("start"),
+            best_start=int(record["best_start"]),
+            status=record["status"],
+            diverged_at=record["diverged_at"],
+            metrics=record["metrics"],
+            config=record["config"],
+            data_hash=record["data_hash"],
+            loss=LossSpec.from_dict(record["loss"]),
+            version=record["stratopt_version"],
+        )
+
+    def plot(self, ax: Axes | None = None) -> Figure:
         """Loss, soft Sharpe (train and validation) and parameters over the epochs."""
         from stratopt.training._plots import plot_fit
 
@@ -177,15 +199,3 @@ def _version() -> str:
     from stratopt import __version__
 
     return __version__
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

@@ -10,10 +10,16 @@ import pytest
 
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError, DataError
+from stratopt.loss import LossSpec
+from stratopt.training import Tuner
 from stratopt.model_selection import WalkForward, walk_forward
 from stratopt.rules import Blend, MACrossover, MeanReversion, MLPPolicy, Momentum, RSIRule, VolTarget
 
-FIT = {"epochs": 4, "lr": 0.05}
+FIT = {"epochs": 4, "lr": 0.05, "validation": None}
+
+
+def _tuner(rule, **kw) -> Tuner:
+    return Tuner(rule, **{**FIT, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +45,9 @@ def _poison_after(prices: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
 
 
 def _assert_fold_isolated(rule_factory, prices: pd.DataFrame, splitter: WalkForward, fold: int, **kw) -> None:
-    clean = walk_forward(rule_factory(), prices, splitter, fit_kwargs=FIT, progress=False, **kw)
+    clean = walk_forward(_tuner(rule_factory(), **kw), prices, splitter, progress=False)
     end = pd.Timestamp(clean.folds.loc[fold, "test_end"])
-    dirty = walk_forward(rule_factory(), _poison_after(prices, end), splitter, fit_kwargs=FIT, progress=False, **kw)
+    dirty = walk_forward(_tuner(rule_factory(), **kw), _poison_after(prices, end), splitter, progress=False)
     params = clean.param_names
     pd.testing.assert_frame_equal(clean.folds.loc[:fold, params], dirty.folds.loc[:fold, params])
     assert (clean.folds.loc[:fold, "status"] == dirty.folds.loc[:fold, "status"]).all()
@@ -51,9 +57,7 @@ def _assert_fold_isolated(rule_factory, prices: pd.DataFrame, splitter: WalkForw
     assert not clean.oos_returns.loc[end:].iloc[1:].equals(dirty.oos_returns.loc[end:].iloc[1:])
     # the fit itself sees nothing after its train end: poison from the train end on
     train_end = pd.Timestamp(clean.folds.loc[fold, "train_end"])
-    early = walk_forward(
-        rule_factory(), _poison_after(prices, train_end), splitter, fit_kwargs=FIT, progress=False, **kw
-    )
+    early = walk_forward(_tuner(rule_factory(), **kw), _poison_after(prices, train_end), splitter, progress=False)
     pd.testing.assert_frame_equal(clean.folds.loc[:fold, params], early.folds.loc[:fold, params])
 
 
@@ -78,9 +82,7 @@ def test_poisoned_future_with_split_variants(splitter: WalkForward, prices: pd.D
 
 def test_result_contents(prices: pd.DataFrame) -> None:
     splitter = WalkForward(500, 250)
-    res = walk_forward(
-        MACrossover(fast=10, slow=60), prices, splitter, fit_kwargs=FIT, n_starts=3, seed=0, progress=False
-    )
+    res = walk_forward(_tuner(MACrossover(fast=10, slow=60), n_starts=3, seed=0), prices, splitter, progress=False)
     folds = splitter.folds(prices)
     assert len(res.folds) == len(folds)
     # out-of-sample dates are exactly the test windows, in order, without overlap
@@ -117,7 +119,7 @@ def test_result_contents(prices: pd.DataFrame) -> None:
 def test_test_returns_equal_a_backtest_of_the_fold_params(prices: pd.DataFrame) -> None:
     from stratopt.backtest import backtest
 
-    res = walk_forward(MACrossover(fast=10, slow=60), prices, WalkForward(500, 250), fit_kwargs=FIT, progress=False)
+    res = walk_forward(_tuner(MACrossover(fast=10, slow=60)), prices, WalkForward(500, 250), progress=False)
     row = res.folds.loc[1]
     rule = MACrossover(fast=row["fast"], slow=row["slow"])
     bt = backtest(rule, prices.loc[: row["test_end"]], start=row["test_start"])
@@ -127,15 +129,8 @@ def test_test_returns_equal_a_backtest_of_the_fold_params(prices: pd.DataFrame) 
 
 
 def test_buy_and_hold_baseline_without_costs_is_the_average_asset(prices: pd.DataFrame) -> None:
-    res = walk_forward(
-        MACrossover(),
-        prices,
-        WalkForward(500, 250),
-        fit_kwargs={"epochs": 1},
-        cost_bps=0.0,
-        allocation="equal",
-        progress=False,
-    )
+    spec = LossSpec(cost_bps=0.0, allocation="equal")
+    res = walk_forward(_tuner(MACrossover(), epochs=1, loss=spec), prices, WalkForward(500, 250), progress=False)
     bh = res.baselines["buy_and_hold"]
     ref = prices.pct_change().mean(axis=1).loc[bh.index]
     np.testing.assert_allclose(bh.to_numpy(), ref.to_numpy(), atol=1e-12)
@@ -144,8 +139,83 @@ def test_buy_and_hold_baseline_without_costs_is_the_average_asset(prices: pd.Dat
 def test_too_little_data_and_misplaced_arguments(prices: pd.DataFrame) -> None:
     with pytest.raises(DataError, match="days"):
         walk_forward(MACrossover(), prices.iloc[:300], WalkForward(500, 250), progress=False)
-    with pytest.raises(ConfigError, match="n_starts"):
+    with pytest.raises(ConfigError, match="Tuner"):
         walk_forward(MACrossover(), prices, fit_kwargs={"n_starts": 3}, progress=False)
+    with pytest.raises(ConfigError, match="WalkForward"):
+        walk_forward(MACrossover(), prices, "2Y", progress=False)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="unknown option"):
+        walk_forward(MACrossover(), prices, windows=3, progress=False)
+
+
+def test_splitter_options_are_accepted_as_keywords(prices: pd.DataFrame) -> None:
+    a = walk_forward(
+        _tuner(MACrossover(), epochs=1), prices, WalkForward(400, 200, anchored=True, purge=5), progress=False
+    )
+    b = walk_forward(
+        _tuner(MACrossover(), epochs=1), prices, train=400, test=200, anchored=True, purge=5, progress=False
+    )
+    pd.testing.assert_frame_equal(a.folds, b.folds)
+
+
+def test_slippage_applies_alike_to_training_test_windows_and_baselines(prices: pd.DataFrame) -> None:
+    """One LossSpec: slippage in training, in every test window and in both baselines."""
+    from stratopt.backtest import backtest
+
+    spec = LossSpec(cost_bps=2.0, slippage=0.5)
+    res = walk_forward(_tuner(MACrossover(fast=10, slow=60), loss=spec), prices, WalkForward(500, 250), progress=False)
+    row = res.folds.loc[1]
+    window = slice(row["test_start"], row["test_end"])
+    fitted = MACrossover(fast=row["fast"], slow=row["slow"])
+    bt = backtest(fitted, prices.loc[: row["test_end"]], loss=spec, start=row["test_start"])
+    pd.testing.assert_series_equal(bt.returns, res.oos_returns.loc[window], check_names=False, atol=1e-12)
+    untuned = backtest(MACrossover(fast=10, slow=60), prices.loc[: row["test_end"]], loss=spec, start=row["test_start"])
+    pd.testing.assert_series_equal(untuned.returns, res.baselines["untuned"].loc[window], check_names=False, atol=1e-12)
+    # without slippage every series differs: the setting reached each of them
+    plain = walk_forward(
+        _tuner(MACrossover(fast=10, slow=60), loss=spec.replace(slippage=0.0)),
+        prices,
+        WalkForward(500, 250),
+        progress=False,
+    )
+    for name in ("buy_and_hold", "untuned"):
+        assert (res.baselines[name] < plain.baselines[name] - 1e-12).any()
+    assert not np.allclose(res.oos_returns, plain.oos_returns)
+    assert res.config["loss"]["slippage"] == 0.5
+    # and training saw it: the fit's own train metrics use the same spec
+    from stratopt.training import fit
+
+    days = prices.loc[: row["train_end"]]
+    with_slip = fit(MACrossover(fast=10, slow=60), days, epochs=2, validation=None, loss=spec)
+    without = fit(MACrossover(fast=10, slow=60), days, epochs=2, validation=None, loss=spec.replace(slippage=0.0))
+    assert with_slip.history["loss"].iloc[0] > without.history["loss"].iloc[0]
+
+
+def test_a_600_day_window_gets_600_days_of_warm_up(prices: pd.DataFrame) -> None:
+    from stratopt.rules import Param, Rule
+
+    seen: list[int] = []
+
+    class LongMomentum(Rule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.add_param(Param("lookback", "days", 2.0, 600.0, 300.0, integer=True))
+
+        def _positions(self, data, p, temperature):
+            seen.append(data.n_days)
+            return Momentum(lookback=60)._positions(
+                data, {"lookback": p["lookback"] * 0 + 60, "threshold": p["lookback"] * 0}, temperature
+            )
+
+    rule = LongMomentum()
+    assert rule.warmup_days() == 600
+    long_prices = load_prices("sp500", tickers=["AAPL", "XOM"], start="1995-01-01", end="2006-12-31")
+    splitter = WalkForward(500, 250)
+    res = walk_forward(Tuner(rule, epochs=1, validation=None), long_prices, splitter, progress=False)
+    assert res.config["warmup_days"] == 600
+    # a fold whose train window starts 600 or more days in gets exactly 600 days of warm-up
+    starts = [int(train[0]) for train, _ in splitter.split(long_prices)]
+    assert max(starts) >= 600
+    assert 600 + 500 in seen and 400 + 500 not in seen  # the old fixed 400-day warm-up is gone
 
 
 def test_trial_variance_pools_within_folds() -> None:

@@ -1,0 +1,152 @@
+"""The rule-specific parts of a fit: the training loss, the monitor and the history.
+
+:class:`TrainLoss` is the loop's ``loss_fn`` (soft positions on the train days, smoothed costs,
+the objective, penalties). :class:`Monitor` measures every start on the validation days (train
+days without validation) once per epoch, soft at the final temperature and hard with exact
+costs, for early stopping, checkpoints and the history. :class:`History` keeps one row per
+start and epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from stratopt import objectives as obj
+from stratopt._market import MarketData
+from stratopt.loss import LossSpec
+from stratopt.rules._base import Rule
+from stratopt.training._callbacks import Callback
+from stratopt.training._config import Split
+from stratopt.training._loop import TrainState
+
+__all__ = ["History", "Monitor", "TrainLoss"]
+
+
+class TrainLoss:
+    """``-objective + penalties`` of each start on the training days, soft positions.
+
+    With ``batch_days`` each step scores ``batches_per_step`` random contiguous windows of the
+    train returns (positions are still computed causally over all train days) and averages.
+    """
+
+    def __init__(
+        self,
+        model: Rule,
+        train: MarketData,
+        loss: LossSpec,
+        *,
+        keep: Tensor | None,
+        batch_days: int | None,
+        batches_per_step: int,
+        generator: torch.Generator,
+    ) -> None:
+        self.model, self.train, self.spec, self.keep = model, train, loss, keep
+        self.batch_days, self.batches_per_step, self.generator = batch_days, batches_per_step, generator
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.init_raw = [p.detach().clone() for p in self.params]
+
+    def __call__(self, state: TrainState) -> Tensor:
+        pos = self.spec.positions(self.model, self.train, temperature=state.temperature)
+        r = self.spec.returns(pos, self.train, smooth=True)
+        if self.keep is not None:
+            r = r[:, self.keep]
+        state.logs["train_sharpe"] = obj.sharpe(r.detach()).double().cpu()
+        return -self._score(r) + self.spec.penalties(pos, self.params, self.init_raw)
+
+    def _score(self, r: Tensor) -> Tensor:
+        if self.batch_days is None:
+            return self.spec.score(r)
+        n, k, w = r.shape[0], self.batches_per_step, self.batch_days
+        starts = torch.randint(0, r.shape[1] - w + 1, (k,), generator=self.generator)
+        windows = r[:, starts[:, None] + torch.arange(w)]  # (starts, k, w)
+        return self.spec.score(windows.reshape(n * k, w)).reshape(n, k).mean(-1)
+
+
+class Monitor(Callback):
+    """Per-start soft and hard loss and Sharpe on the monitored days, into ``state.logs``.
+
+    Logs ``monitor`` (soft loss at ``final_temperature``), ``val_sharpe``, ``hard_monitor``
+    (hard loss, exact costs) and ``hard_sharpe``. The soft pass is skipped (NaN) when
+    ``soft=False`` because nothing reads it.
+    """
+
+    def __init__(
+        self,
+        model: Rule,
+        data: MarketData,
+        split: Split,
+        loss: LossSpec,
+        *,
+        keep: Tensor | None,
+        final_temperature: float,
+        soft: bool,
+    ) -> None:
+        self.model, self.data, self.split, self.spec, self.keep = model, data, split, loss, keep
+        self.final_temperature, self.soft = final_temperature, soft
+
+    def measure(self, *, soft: bool | None = None) -> dict[str, Tensor]:
+        """Soft (unless ``soft=False``) and hard loss and Sharpe of every start, float64 on the CPU."""
+        soft = self.soft if soft is None else soft
+        n = self.model.batch_size
+        with_val = self.split.has_validation
+        d = self.data if with_val else self.data.slice(0, self.split.n_train)
+        first_day = self.split.n_train - 1 if with_val else 0
+        out: dict[str, Tensor] = {}
+        with torch.no_grad():
+            for prefix, tau in (("", self.final_temperature), ("hard_", 0.0)):
+                if tau > 0 and not soft:
+                    out[f"{prefix}monitor"] = out["val_sharpe"] = torch.full((n,), math.nan, dtype=torch.float64)
+                    continue
+                r = self.spec.rule_returns(self.model, d, temperature=tau)[:, first_day:]
+                if self.keep is not None and not with_val:
+                    r = r[:, self.keep]
+                out[f"{prefix}monitor"] = (-self.spec.score(r)).double().cpu()
+                out["val_sharpe" if tau > 0 else "hard_sharpe"] = obj.sharpe(r).double().cpu()
+        return out
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        state.logs.update(self.measure())
+
+
+class History(Callback):
+    """One row per start and epoch: losses, Sharpe ratios, gradient norm, rate, temperature,
+    divergence and every parameter in natural units (plain lists, no DataFrame per epoch)."""
+
+    def __init__(self, model: Rule, optimizer: torch.optim.Optimizer, *, has_validation: bool) -> None:
+        self.model, self.optimizer, self.has_validation = model, optimizer, has_validation
+        self.rows: list[dict[str, Any]] = []
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        n = state.n_starts
+        with torch.no_grad():
+            values = {
+                name: spec.to_natural(owner._raw[spec.name]).tolist() for name, owner, spec in self.model.named_specs()
+            }
+        logs = state.logs
+        columns = {
+            "loss": state.loss.tolist(),
+            "train_sharpe": logs["train_sharpe"].tolist(),
+            "val_sharpe": logs["val_sharpe"].tolist() if self.has_validation else [math.nan] * n,
+            "monitor_hard_sharpe": logs["hard_sharpe"].tolist(),
+            "grad_norm": state.grad_norm.tolist(),
+        }
+        dead = ((state.diverged_at >= 0) & (state.diverged_at <= state.epoch)).tolist()
+        lr = self.optimizer.param_groups[0]["lr"]
+        rows = [
+            {
+                "epoch": state.epoch,
+                "start": b,
+                **{k: v[b] for k, v in columns.items()},
+                "lr": lr if state.lr_ratio is None else lr * float(state.lr_ratio[b]),
+                "temperature": state.temperature,
+                "diverged": dead[b],
+                **{k: v[b] for k, v in values.items()},
+            }
+            for b in range(n)
+        ]
+        logs["rows"] = rows
+        self.rows.extend(rows)

@@ -1,0 +1,326 @@
+"""``Tuner``: a rule and every training setting, configured once and cloned per fold.
+
+Like scikit-learn and skfolio estimators, a :class:`Tuner` holds its configuration (validated in
+the constructor) and :meth:`Tuner.fit` returns a :class:`~stratopt.FitResult`. Walk-forward
+clones it per fold (:meth:`Tuner.clone`) instead of threading keyword arguments.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from stratopt._market import MarketData, as_market_data
+from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
+from stratopt.rules._base import Rule
+from stratopt.training._bookkeeping import check_fit_args, data_hash, loss_days
+from stratopt.training._callbacks import (
+    Callback,
+    Checkpoint,
+    Convergence,
+    DivergenceGuard,
+    EarlyStopping,
+    FunctionCallback,
+    GradientClipping,
+    LRScheduler,
+    ProgressBar,
+)
+from stratopt.training._config import Split, anneal, check_temperature, split_validation
+from stratopt.training._loop import TrainState, fit_loop, lr_ratios
+from stratopt.training._optim import OptimizerName, Schedule, make_optimizer, make_scheduler
+from stratopt.training._result import FitResult, evaluate_rule
+from stratopt.training._steps import History, Monitor, TrainLoss
+
+__all__ = ["Select", "Tuner"]
+
+Select = Literal["hard", "soft", "last"]
+UserCallback = Callback | Callable[[dict[str, Any]], bool | None]
+
+
+@dataclass
+class Tuner:
+    """Train a rule's parameters to maximise a smoothed objective of its net returns.
+
+    Each epoch is one optimiser step: soft positions over the training days (temperature
+    annealed geometrically from ``temperature[0]`` to ``temperature[1]``), net returns with a
+    smoothed |trade| cost, loss ``-objective + penalties`` per start, backward, step. Starts are
+    independent rows of one batch, so ``n_starts`` costs one batched pass, not a loop.
+
+    Parameters
+    ----------
+    rule
+        The rule to train (never changed; results hold trained copies).
+    loss
+        Objective, costs, allocation, position mode and penalties (:class:`~stratopt.LossSpec`),
+        used for training and for every reported number alike.
+    optimizer, lr, momentum
+        ``"sgd"``, ``"momentum"``, ``"adam"``, ``"rmsprop"``; learning rate, or one rate per
+        start (each start then trains exactly as it would alone at its rate); momentum factor.
+    epochs
+        Maximum number of optimiser steps.
+    batch_days, batches_per_step
+        ``None`` is full-batch gradient descent. Otherwise each step averages the objective over
+        ``batches_per_step`` random contiguous windows of ``batch_days`` days.
+    schedule, clip_grad_norm
+        Learning-rate schedule; gradient clipping per start.
+    temperature
+        One temperature, or (start, end) to anneal; the hard rule is temperature 0.
+    validation
+        Fraction of the last days held out, (start, end) dates at the end, or None.
+    early_stopping
+        (patience, min_delta): stop when no start's soft validation loss (train loss without a
+        validation set) has improved by ``min_delta`` for ``patience`` epochs.
+    select
+        Which epoch each start keeps: ``"hard"`` the epoch whose HARD rule scored best on the
+        validation days (train days without validation); ``"soft"`` the best soft validation
+        loss; ``"last"`` the final epoch. The best start is chosen by the same measure.
+    n_starts, seed
+        Random starts trained together (the rule's current values are start 0); the seed makes
+        starts and window sampling reproducible.
+    tol
+        Converged when every live start's loss changes by less than ``tol`` for 10 epochs.
+    dtype, device
+        Float type and device (float64 on the CPU by default).
+    progress
+        tqdm bar; by default only when stderr is a terminal.
+    callbacks
+        :class:`~stratopt.training.Callback` objects (full access to the loop's state), or plain
+        functions called after each epoch with the leading start's history row that stop
+        training by returning True.
+
+    Examples
+    --------
+    >>> import stratopt
+    >>> from stratopt.rules import MACrossover
+    >>> tuner = stratopt.Tuner(MACrossover(), loss=stratopt.LossSpec(cost_bps=10), epochs=5)
+    >>> tuner.clone(lr=0.1).lr
+    0.1
+    """
+
+    rule: Rule
+    loss: LossSpec = field(default_factory=LossSpec)
+    optimizer: OptimizerName = "adam"
+    lr: float | Sequence[float] = 0.05
+    epochs: int = 200
+    momentum: float = 0.9
+    batch_days: int | None = None
+    batches_per_step: int = 1
+    schedule: Schedule = "constant"
+    clip_grad_norm: float | None = None
+    temperature: float | tuple[float, float] = (1.0, 0.1)
+    validation: float | tuple[str, str] | None = 0.2
+    early_stopping: tuple[int, float] | None = None
+    select: Select = "hard"
+    n_starts: int = 1
+    seed: int | None = None
+    tol: float = 1e-9
+    dtype: torch.dtype = torch.float64
+    device: torch.device | str | None = None
+    progress: bool | None = None
+    callbacks: Sequence[UserCallback] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.rule, Rule):
+            raise ConfigError(f"rule must be a stratopt Rule, got {type(self.rule).__name__}")
+        if not isinstance(self.loss, LossSpec):
+            raise ConfigError(f"loss must be a stratopt.LossSpec, got {type(self.loss).__name__}")
+        check_fit_args(
+            self.epochs, self.batch_days, self.batches_per_step, self.n_starts, self.clip_grad_norm, self.early_stopping
+        )
+        if self.select not in ("hard", "soft", "last"):
+            raise ConfigError(f"select={self.select!r} is not one of 'hard', 'soft', 'last'")
+        if self.dtype not in (torch.float64, torch.float32):
+            raise ConfigError(f"dtype={self.dtype!r} must be torch.float64 or torch.float32")
+        check_temperature(self.temperature)
+        make_optimizer([torch.zeros(1, requires_grad=True)], self.optimizer, self._base_lr(), momentum=self.momentum)
+
+    def _base_lr(self) -> float:
+        lr = self.lr
+        return lr if isinstance(lr, (int, float)) else (max(float(v) for v in lr) if len(lr) else math.nan)
+
+    def clone(self, **changes: Any) -> Tuner:
+        """A copy with some settings changed (the rule is copied, never shared)."""
+        changes.setdefault("rule", self.rule)
+        changes["rule"] = copy.deepcopy(changes["rule"])
+        return dataclasses.replace(self, **changes)
+
+    def get_params(self) -> dict[str, Any]:
+        """The settings as a JSON-ready record (the rule by class name, the loss as a dict)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name == "rule":
+                v = type(v).__name__
+            elif f.name == "loss":
+                v = v.to_dict()
+            elif f.name in ("schedule",) and callable(v):
+                v = "custom"
+            elif f.name == "callbacks":
+                v = len(v)
+            elif f.name in ("dtype", "device"):
+                v = None if v is None else str(v)
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+    # ------------------------------------------------------------------------- fitting
+    def fit(self, prices: pd.DataFrame | MarketData, *, train_days: np.ndarray | None = None) -> FitResult:
+        """Train on ``prices`` and return the best start as a :class:`~stratopt.FitResult`.
+
+        ``train_days`` is a boolean mask over the days: a day's return counts in the training
+        loss only if it and the day before are True; days marked False serve as indicator
+        warm-up only (walk-forward uses this).
+        """
+        data = as_market_data(prices, dtype=self.dtype, device=self.device)
+        split, keep = self._split(data, train_days)
+        model = self._batched_model(data)
+        params = [p for p in model.parameters() if p.requires_grad]
+        base_lr, ratio = lr_ratios(self.lr, model.batch_size)
+        opt = make_optimizer(params, self.optimizer, base_lr, momentum=self.momentum)
+        gen = torch.Generator().manual_seed(self.seed if self.seed is not None else 0)
+        train_loss = TrainLoss(
+            model,
+            data.slice(0, split.n_train),
+            self.loss,
+            keep=keep,
+            batch_days=self.batch_days,
+            batches_per_step=self.batches_per_step,
+            generator=gen,
+        )
+        t_start, t_end = check_temperature(self.temperature)
+        monitor = Monitor(
+            model,
+            data,
+            split,
+            self.loss,
+            keep=keep,
+            final_temperature=t_end,
+            soft=self.early_stopping is not None or self.select == "soft" or split.has_validation,
+        )
+        history = History(model, opt, has_validation=split.has_validation)
+        state = TrainState(
+            params=params,
+            optimizer=opt,
+            loss_fn=train_loss,
+            n_starts=model.batch_size,
+            epochs=self.epochs,
+            temperature_fn=lambda e: anneal(t_start, t_end, e, self.epochs),
+            lr_ratio=ratio,
+        )
+        initial = model.batch_params()
+        fit_loop(state, self._callbacks(model, opt, monitor, history))
+        return self._result(model, data, split, keep, state, monitor, history, initial)
+
+    def _split(self, data: MarketData, train_days: np.ndarray | None) -> tuple[Split, torch.Tensor | None]:
+        min_days = math.ceil(self.rule.max_window()) + 2
+        if data.n_days < min_days:
+            raise ConfigError(
+                f"the data has {data.n_days} days but the rule's longest window is "
+                f"{self.rule.max_window():.0f} days; use more data or shorter windows"
+            )
+        split = split_validation(data, self.validation, min_train=min_days)
+        keep = loss_days(train_days, data.n_days, split.n_train)
+        n_loss = split.n_train - 1 if keep is None else int(keep.sum())
+        if self.batch_days is not None and self.batch_days > n_loss:
+            raise ConfigError(f"batch_days={self.batch_days} is longer than the {n_loss} training returns")
+        return split, keep
+
+    def _batched_model(self, data: MarketData) -> Rule:
+        if self.rule.batch_size == 1 and self.n_starts > 1:
+            model = self.rule.with_starts(self.n_starts, seed=self.seed)
+        else:  # an already batched rule keeps its starts
+            model = copy.deepcopy(self.rule)
+        return model.to(dtype=data.dtype, device=data.device)
+
+    def _callbacks(self, model: Rule, opt: torch.optim.Optimizer, monitor: Monitor, history: History) -> list[Callback]:
+        bounded = [owner._raw[spec.name] for _, owner, spec in model.named_specs() if spec.transform != "identity"]
+        steps: list[Callback] = []
+        if self.clip_grad_norm is not None:
+            steps.append(GradientClipping(self.clip_grad_norm))
+        guard = DivergenceGuard(bounded, describe=f"lr={self.lr} ({self.optimizer})")
+        steps.append(guard)
+        steps += [LRScheduler(make_scheduler(opt, self.schedule, steps=self.epochs)), monitor]
+        if self.select != "last":
+            key = "hard_monitor" if self.select == "hard" else "monitor"
+            min_delta = self.early_stopping[1] if self.early_stopping and self.select == "soft" else 0.0
+            steps.append(Checkpoint(key, min_delta=min_delta))
+        steps += [ProgressBar(self.progress), history]
+        # stopping rules come after the history, so the last epoch is recorded
+        steps += [DivergenceStop(guard), Convergence(self.tol)]
+        if self.early_stopping is not None:
+            steps.append(EarlyStopping(int(self.early_stopping[0]), float(self.early_stopping[1])))
+        functions = [c for c in self.callbacks if not isinstance(c, Callback)]
+        steps += [c for c in self.callbacks if isinstance(c, Callback)]
+        if functions:
+            steps.append(FunctionCallback(functions))
+        return steps
+
+    def _result(
+        self,
+        model: Rule,
+        data: MarketData,
+        split: Split,
+        keep: torch.Tensor | None,
+        state: TrainState,
+        monitor: Monitor,
+        history: History,
+        initial: pd.DataFrame,
+    ) -> FitResult:
+        final = monitor.measure(soft=True)  # the final ranking and the starts table report it
+        final_monitor = final["hard_monitor" if self.select == "hard" else "monitor"]
+        rank = torch.where(
+            state.live | (state.status == "diverged"), final_monitor, torch.full_like(final_monitor, math.inf)
+        )
+        rank = torch.nan_to_num(rank, nan=math.inf)
+        best = int(torch.argmin(rank)) if torch.isfinite(rank).any() else 0
+        history_all = pd.DataFrame(history.rows)
+        trained = model.select(best) if model.batch_size > 1 else model
+        starts = model.batch_params()
+        starts["monitor_loss"] = final_monitor.numpy()
+        starts["diverged_at"] = state.diverged_at.numpy()
+        d_at = int(state.diverged_at[best]) if int(state.diverged_at[best]) >= 0 else None
+        return FitResult(
+            rule=trained,
+            batch_rule=model,
+            history=history_all[history_all["start"] == best].drop(columns="start").set_index("epoch"),
+            history_all=history_all,
+            starts=starts,
+            best_start=best,
+            status="diverged" if d_at is not None else state.status,  # type: ignore[arg-type]
+            diverged_at=d_at,
+            metrics=evaluate_rule(
+                trained, data, split, self.loss, temperature=check_temperature(self.temperature)[1], train_keep=keep
+            ),
+            config={
+                **self.get_params(),
+                "n_starts": model.batch_size,
+                "rule": type(self.rule).__name__,
+                "n_train": split.n_train,
+                "n_days": split.n_days,
+                "train_end": str(data.dates[split.n_train - 1].date()),
+            },
+            data_hash=data_hash(data),
+            initial_starts=initial,
+            loss=self.loss,
+        )
+
+
+class DivergenceStop(Callback):
+    """The divergence guard's end-of-epoch part (warning, stop when every start is dead),
+    placed after the history so that the epoch a start diverged at is recorded."""
+
+    def __init__(self, guard: DivergenceGuard) -> None:
+        self.guard = guard
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        self.guard.report(state)
