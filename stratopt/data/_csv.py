@@ -11,6 +11,8 @@ Each file is recognised by its header (names compared case-insensitively, in any
 - **wide**: a date column and one price column per ticker.
 
 The date column is the one named date, datetime, time or timestamp, else the first column.
+A header that names a column twice is refused (pandas would silently rename the copy
+``AAPL.1``).
 Files may be gzip/bz2/xz/zip compressed. A folder, or a list of paths, combines files that hold
 distinct tickers.
 """
@@ -142,6 +144,26 @@ def _is_yfinance_header(path: Path) -> bool:
     return firsts == ["price", "ticker"]
 
 
+def _check_header(path: Path) -> None:
+    """Refuse a header that names a column twice: pandas would rename the copy ``AAPL.1``."""
+    header = _read(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    names = [str(v) for v in header.iloc[0]] if len(header) else []
+    seen: dict[str, list[int]] = {}
+    for position, name in enumerate(names, start=1):
+        if name.strip():
+            seen.setdefault(name, []).append(position)
+    repeated = {name: places for name, places in seen.items() if len(places) > 1}
+    if repeated:
+        name, places = next(iter(repeated.items()))
+        where = ", ".join(str(p) for p in places)
+        more = f" (and {len(repeated) - 1} more repeated names)" if len(repeated) > 1 else ""
+        raise DataError(
+            f"{path} has the column {name!r} {len(places)} times (columns {where}){more}: "
+            "keep one column per name (pandas would silently rename the copies "
+            f"{name + '.1'!r}, ...)"
+        )
+
+
 def _read_file(path: Path) -> pd.DataFrame:
     """One file as a wide table of raw prices, with parsed dates."""
     source = str(path)
@@ -149,6 +171,7 @@ def _read_file(path: Path) -> pd.DataFrame:
         raw = _read(path, header=[0, 1], index_col=0)
         logger.info("%s: yfinance two-row header, tickers from the header", path)
         return clean_dates(close_from_frame(raw), source=source)
+    _check_header(path)
     raw = _read(path)
     names = [field_name(c) for c in raw.columns]
     date_col = next((c for c, n in zip(raw.columns, names, strict=True) if n in _DATE_NAMES), raw.columns[0])
@@ -211,7 +234,8 @@ def read_csv_prices(source: PathLike | Sequence[PathLike]) -> pd.DataFrame:
     FileNotFoundError
         A path does not exist.
     DataError
-        A file cannot be read, has no recognisable layout, or two files hold the same ticker.
+        A file cannot be read, has no recognisable layout, names a column twice, or two files
+        hold the same ticker.
     """
     paths = _expand(source)
     frames = [_read_file(path) for path in paths]

@@ -164,3 +164,32 @@ def test_unreadable_file_is_a_data_error(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with contextlib.redirect_stderr(io.StringIO()), pytest.raises(DataError, match=r"blob\.csv"):
         load_prices(path)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Date,AAPL,MSFT,AAPL", "Date,AAPL,MSFT,AAPL,AAPL", "Date,AAPL,AAPL.1,AAPL"],
+)
+def test_repeated_column_name_is_refused_not_renamed(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "dupes.csv"
+    width = header.count(",")
+    rows = [f"2020-01-0{d}," + ",".join(str(d + k) for k in range(width)) for d in (2, 3)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+    with pytest.raises(DataError, match=r"dupes\.csv has the column 'AAPL' [23] times \(columns 2, 4") as info:
+        load_prices(path)
+    assert "'AAPL.1'" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_repeated_column_in_a_gzipped_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dupes.csv.gz"
+    pd.DataFrame([[1.0, 2.0, 3.0]], columns=["XOM", "XOM", "JPM"], index=pd.Index(["2020-01-02"], name="Date")).to_csv(
+        path
+    )
+    with pytest.raises(DataError, match=r"the column 'XOM' 2 times \(columns 2, 3\)"):
+        load_prices(path)
+
+
+def test_an_unnamed_date_column_next_to_tickers_is_fine(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text(",AAA,BBB\n2020-01-02,1,2\n2020-01-03,1.5,2.5\n")
+    assert list(load_prices(path).columns) == ["AAA", "BBB"]
