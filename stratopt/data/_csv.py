@@ -5,9 +5,11 @@ Each file is recognised by its header (names compared case-insensitively, in any
 - **long**: a date column, a ``ticker`` (or ``symbol``) column and a price column
   (``adj close`` preferred, then ``price``, ``close``, ``value``);
 - **OHLCV, one ticker per file**, as yfinance and most vendors write them: a date column and
-  only price fields (open, high, low, close, adj close, volume, ...); ``Adj Close`` is used when
-  present, else ``Close``; the ticker is the file name (``AAPL.csv`` -> ``AAPL``). yfinance's
-  own two-row ``Price``/``Ticker`` header is read too, taking tickers from the header;
+  price fields (open, high, low, close, adj close, volume, ...); ``Adj Close`` is used when
+  present, else ``Close``; the ticker is the file name (``AAPL.csv`` -> ``AAPL``). A file with
+  at least three of open/high/low/close/adj close/volume, a close among them, is OHLCV even
+  with other columns (``VWAP``, ``Trades``, ...), which are ignored. yfinance's own two-row
+  ``Price``/``Ticker`` header is read too, taking tickers from the header;
 - **wide**: a date column and one price column per ticker.
 
 The date column is the one named date, datetime, time or timestamp, else the first column.
@@ -56,6 +58,9 @@ _OHLCV_NAMES = frozenset(
         "repaired?",
     }
 )
+# Three of these (with a close among them) make a file OHLCV even when it has other columns
+# too (VWAP, trade count, ...): a wide file of tickers does not look like that.
+_BAR_NAMES = frozenset({"open", "high", "low", "close", "adj close", "volume"})
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip")
 _TABLE = (".csv", ".txt")
 
@@ -178,16 +183,23 @@ def _read_file(path: Path) -> pd.DataFrame:
     others = {c: n for c, n in zip(raw.columns, names, strict=True) if c != date_col}
     if set(others.values()) & set(_TICKER_NAMES):
         return _from_long(raw, date_col, others, source)
-    if others and set(others.values()) <= _OHLCV_NAMES:
-        if not set(others.values()) & {"close", "adj close"}:
+    fields = set(others.values())
+    if others and (fields <= _OHLCV_NAMES or len(fields & _BAR_NAMES) >= 3):
+        if not fields & {"close", "adj close"}:
             raise DataError(
                 f"{path} has price fields {list(others)} but no 'Close' or 'Adj Close' column: "
                 "add one (stratopt uses adjusted close)"
             )
         ticker = _ticker_from_name(path)
-        logger.info("%s: one-ticker OHLCV file, ticker %r from the file name", path, ticker)
-        table = close_from_frame(raw.set_index(date_col), [ticker])
-        return clean_dates(table, source=source)
+        extra = [c for c, n in others.items() if n not in _OHLCV_NAMES]
+        logger.info(
+            "%s: one-ticker OHLCV file, ticker %r from the file name%s",
+            path,
+            ticker,
+            f"; ignoring the columns {extra}" if extra else "",
+        )
+        bars = raw.set_index(date_col).drop(columns=extra)
+        return clean_dates(close_from_frame(bars, [ticker]), source=source)
     return clean_dates(raw.set_index(date_col), source=source)
 
 

@@ -47,7 +47,7 @@ __all__ = [
 
 logger = logging.getLogger("stratopt.data")
 
-_FIELD_ALIASES = {"adjclose": "adj close", "adjusted close": "adj close"}
+_FIELD_ALIASES = {"adjclose": "adj close", "adjusted close": "adj close", "adj. close": "adj close"}
 
 #: A function with the signature of :func:`yfinance.download` (tickers first, then keywords).
 Downloader = Callable[..., pd.DataFrame | None]

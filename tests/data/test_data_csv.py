@@ -193,3 +193,39 @@ def test_an_unnamed_date_column_next_to_tickers_is_fine(tmp_path: Path) -> None:
     path = tmp_path / "wide.csv"
     path.write_text(",AAA,BBB\n2020-01-02,1,2\n2020-01-03,1.5,2.5\n")
     assert list(load_prices(path).columns) == ["AAA", "BBB"]
+
+
+@pytest.mark.parametrize("adjusted", [True, False])
+@pytest.mark.parametrize("extra", [["VWAP"], ["vwap", "Trades"], ["Dividends", "VWAP"]])
+def test_ohlcv_file_with_unknown_extra_columns_takes_the_close(
+    tmp_path: Path, reference: pd.DataFrame, adjusted: bool, extra: list[str]
+) -> None:
+    close = reference["XOM"]
+    table = ohlcv(close * 1.25 if adjusted else close, adj=close if adjusted else None)
+    for k, name in enumerate(extra):
+        table[name] = close * (1.001 + k)
+    table.to_csv(tmp_path / "XOM.csv")
+    assert (tmp_path / "XOM.csv").read_text().startswith("Date,Open,High,Low,Close,Volume")
+    assert_same(load_prices(tmp_path / "XOM.csv"), reference[["XOM"]])
+
+
+def test_vendor_spelling_of_adjusted_close(tmp_path: Path, reference: pd.DataFrame) -> None:
+    close = reference["JPM"]
+    table = ohlcv(close * 2).rename(columns={"Close": "close"})
+    table["Adj. Close"] = close
+    table["VWAP"] = close
+    table.to_csv(tmp_path / "JPM.csv")
+    assert_same(load_prices(tmp_path / "JPM.csv"), reference[["JPM"]])
+
+
+def test_ohlcv_like_file_with_extras_but_no_close_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "A.csv").write_text("Date,Open,High,Low,Volume,VWAP\n2020-01-02,1,2,0.5,10,1.1\n")
+    with pytest.raises(DataError, match=r"A\.csv has price fields .*'VWAP'.* no 'Close' or 'Adj Close'"):
+        load_prices(tmp_path / "A.csv")
+
+
+def test_wide_file_with_a_ticker_named_like_a_field_stays_wide(tmp_path: Path) -> None:
+    # LOW (Lowe's) and OPEN (Opendoor) are tickers: two field-like names do not make a bar file.
+    path = tmp_path / "wide.csv"
+    path.write_text("Date,LOW,OPEN,HD\n2020-01-02,1,2,3\n2020-01-03,1.1,2.1,3.1\n")
+    assert list(load_prices(path).columns) == ["LOW", "OPEN", "HD"]
