@@ -31,6 +31,7 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
+from stratopt.data._dates import check_date_format
 from stratopt.data._validate import clean_dates, parse_valid_dates
 from stratopt.data._yfinance import close_from_frame, field_name
 from stratopt.errors import DataError
@@ -169,20 +170,20 @@ def _check_header(path: Path) -> None:
         )
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def _read_file(path: Path, date_format: str | None) -> pd.DataFrame:
     """One file as a wide table of raw prices, with parsed dates."""
     source = str(path)
     if _is_yfinance_header(path):
         raw = _read(path, header=[0, 1], index_col=0)
         logger.info("%s: yfinance two-row header, tickers from the header", path)
-        return clean_dates(close_from_frame(raw), source=source)
+        return clean_dates(close_from_frame(raw), source=source, date_format=date_format)
     _check_header(path)
     raw = _read(path)
     names = [field_name(c) for c in raw.columns]
     date_col = next((c for c, n in zip(raw.columns, names, strict=True) if n in _DATE_NAMES), raw.columns[0])
     others = {c: n for c, n in zip(raw.columns, names, strict=True) if c != date_col}
     if set(others.values()) & set(_TICKER_NAMES):
-        return _from_long(raw, date_col, others, source)
+        return _from_long(raw, date_col, others, source, date_format)
     fields = set(others.values())
     if others and (fields <= _OHLCV_NAMES or len(fields & _BAR_NAMES) >= 3):
         if not fields & {"close", "adj close"}:
@@ -199,11 +200,17 @@ def _read_file(path: Path) -> pd.DataFrame:
             f"; ignoring the columns {extra}" if extra else "",
         )
         bars = raw.set_index(date_col).drop(columns=extra)
-        return clean_dates(close_from_frame(bars, [ticker]), source=source)
-    return clean_dates(raw.set_index(date_col), source=source)
+        return clean_dates(close_from_frame(bars, [ticker]), source=source, date_format=date_format)
+    return clean_dates(raw.set_index(date_col), source=source, date_format=date_format)
 
 
-def _from_long(raw: pd.DataFrame, date_col: object, others: dict[object, str], source: str) -> pd.DataFrame:
+def _from_long(
+    raw: pd.DataFrame,
+    date_col: object,
+    others: dict[object, str],
+    source: str,
+    date_format: str | None,
+) -> pd.DataFrame:
     ticker_col = next(c for c, n in others.items() if n in _TICKER_NAMES)
     price_col = next((c for name in _LONG_PRICE_NAMES for c, n in others.items() if n == name), None)
     if price_col is None:
@@ -212,7 +219,7 @@ def _from_long(raw: pd.DataFrame, date_col: object, others: dict[object, str], s
             f"column among {list(others)}: name one 'price', 'close' or 'adj close'"
         )
     table = raw[[date_col, ticker_col, price_col]].set_axis(["date", "ticker", "price"], axis=1)
-    dates, keep = parse_valid_dates(table["date"], source=source)
+    dates, keep = parse_valid_dates(table["date"], source=source, date_format=date_format)
     table = table.loc[keep].assign(date=dates)
     table["ticker"] = table["ticker"].astype(str).str.strip()
     duplicated = table[table.duplicated(["date", "ticker"])]
@@ -227,13 +234,21 @@ def _from_long(raw: pd.DataFrame, date_col: object, others: dict[object, str], s
     return clean_dates(wide, source=source)
 
 
-def read_csv_prices(source: PathLike | Sequence[PathLike]) -> pd.DataFrame:
+def read_csv_prices(
+    source: PathLike | Sequence[PathLike],
+    *,
+    date_format: str | None = None,
+) -> pd.DataFrame:
     """Read one or more CSV files of prices into one wide table.
 
     Parameters
     ----------
     source
         A file, a folder (every ``*.csv``/``*.csv.gz`` in it), or a list of files and folders.
+    date_format
+        strftime pattern of the date column, e.g. ``"%d/%m/%Y"``; inferred when ``None``
+        (numeric dates are read day first or month first by evidence, see
+        :mod:`stratopt.data._dates`).
 
     Returns
     -------
@@ -249,8 +264,9 @@ def read_csv_prices(source: PathLike | Sequence[PathLike]) -> pd.DataFrame:
         A file cannot be read, has no recognisable layout, names a column twice, or two files
         hold the same ticker.
     """
+    date_format = check_date_format(date_format)
     paths = _expand(source)
-    frames = [_read_file(path) for path in paths]
+    frames = [_read_file(path, date_format) for path in paths]
     owner: dict[str, Path] = {}
     for path, frame in zip(paths, frames, strict=True):
         for ticker in frame.columns:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from stratopt.data._bundled import BUNDLED, read_bundled
 from stratopt.data._csv import read_csv_prices
+from stratopt.data._dates import check_date_format
 from stratopt.data._validate import DEFAULT_MAX_GAP, validate_prices
 from stratopt.data._yfinance import DEFAULT_MAX_AGE, Downloader, close_from_frame, load_yfinance
 from stratopt.errors import ConfigError, DataError
@@ -36,6 +37,7 @@ def load_prices(
     cache_dir: str | os.PathLike[str] | None = None,
     max_age: dt.timedelta = DEFAULT_MAX_AGE,
     downloader: Downloader | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Load daily adjusted close prices from any supported source, validated.
 
@@ -64,6 +66,12 @@ def load_prices(
         yfinance: a cached copy younger than this is used without downloading.
     downloader
         yfinance: replaces :func:`yfinance.download` (tests, proxies).
+    date_format
+        CSV files and DataFrames with text dates: the strftime pattern of the dates, e.g.
+        ``"%d/%m/%Y"``. By default ISO and other unambiguous forms are inferred, and numeric
+        dates such as ``02/01/2011`` are read day first or month first only when the labels
+        settle the order (a day above 12, dates in sequence, no weekend dates); otherwise
+        a DataError asks for ``date_format``.
 
     Returns
     -------
@@ -96,6 +104,7 @@ def load_prices(
     if first is not None and last is not None and first > last:
         raise ConfigError(f"start={first:%Y-%m-%d} is after end={last:%Y-%m-%d}: swap them")
     _check_source(source)
+    date_format = check_date_format(date_format)
     wanted = None if tickers is None else parse_tickers(tickers)
     if isinstance(source, pd.DataFrame):
         # A yf.download(...) result can be passed as it is: take its adjusted close.
@@ -124,12 +133,12 @@ def load_prices(
                 f"source {str(source)!r} is not a bundled dataset ({', '.join(BUNDLED)}), "
                 "'yfinance', or an existing file or folder: check the name or the path"
             )
-        raw = read_csv_prices(source)
+        raw = read_csv_prices(source, date_format=date_format)
         label = str(source) if isinstance(source, (str, os.PathLike)) else "the given files"
     if wanted is not None:
         raw = raw.set_axis([str(c).strip() for c in raw.columns], axis=1)
         raw = raw[_select(list(raw.columns), wanted, label)]
-    prices = validate_prices(raw, max_gap=max_gap, source=label)
+    prices = validate_prices(raw, max_gap=max_gap, source=label, date_format=date_format)
     return _window(prices, first, last, label)
 
 

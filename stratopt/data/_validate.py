@@ -13,14 +13,14 @@ and the fix) or a repair that is logged and warned about with :class:`DataRepair
 
 from __future__ import annotations
 
-import logging
-import sys
-import warnings
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
+from stratopt.data._dates import check_date_format, parse_dates
+from stratopt.data._report import day as _day
+from stratopt.data._report import repair as _repair
+from stratopt.data._report import show as _show
+from stratopt.data._report import where as _where
 from stratopt.errors import DataError, DataRepairWarning
 
 __all__ = [
@@ -32,105 +32,10 @@ __all__ = [
     "validate_prices",
 ]
 
-logger = logging.getLogger("stratopt.data")
-
 #: Longest run of missing days inside a ticker's history that is forward-filled. Five trading
 #: days covers exchange holidays that differ between markets and short trading halts; a longer
 #: hole is more likely a data fault, and filling it would invent a week of flat prices.
 DEFAULT_MAX_GAP = 5
-
-# Matches a trailing UTC offset ("Z", "+09:00", "-0500") so that mixed offsets can be dropped
-# while keeping the local wall-clock date, which is the trading date of a daily bar.
-# Only after a time of day, so that "02-01-2020" is not read as offset "-2020".
-_OFFSET = r"^(.*\d:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})$"
-
-
-def _repair(message: str) -> None:
-    logger.info(message)
-    warnings.warn(message, DataRepairWarning, stacklevel=_caller_level())
-
-
-def _caller_level() -> int:
-    """Stack level of the first frame outside stratopt, so warnings point at the user's call."""
-    frame, level = sys._getframe(2), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("stratopt"):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def _where(source: str | None) -> str:
-    return f" in {source}" if source else ""
-
-
-def _show(values: Sequence[object], limit: int = 5) -> str:
-    shown = ", ".join(str(v) for v in list(values)[:limit])
-    return shown + (f", ... ({len(values)} in all)" if len(values) > limit else "")
-
-
-def _day(stamp: pd.Timestamp) -> str:
-    return f"{stamp:%Y-%m-%d}"
-
-
-def parse_dates(values: object, *, source: str | None = None) -> pd.DatetimeIndex:
-    """Parse date labels into a tz-naive, midnight ``DatetimeIndex``; unparseable labels give NaT.
-
-    Timezone-aware labels keep their local wall-clock date (the trading date of a daily bar), so
-    a file that mixes ``2020-01-02`` with ``2020-01-03T00:00:00-05:00`` lands on two
-    consecutive days. Times of day are dropped, with a warning.
-
-    Parameters
-    ----------
-    values
-        Anything :class:`pandas.Index` accepts: strings, datetimes, integers like ``20200102``.
-    source
-        Where the labels come from, for messages.
-
-    Returns
-    -------
-    pandas.DatetimeIndex
-        Same length as ``values``; NaT where a label is not a date.
-    """
-    index = pd.Index(values)
-    if isinstance(index, pd.DatetimeIndex):
-        parsed = index
-    else:
-        if index.dtype.kind in "iu":  # 20200102 means a day, not nanoseconds since 1970
-            index = index.astype(str)
-        parsed = _parse_text(index, source)
-    if parsed.tz is not None:
-        logger.info("dropping the timezone %s of the dates%s", parsed.tz, _where(source))
-        parsed = parsed.tz_localize(None)
-    parsed = parsed.as_unit("ns")
-    normalised = parsed.normalize()
-    timed = int((normalised != parsed).sum()) - int(parsed.isna().sum())
-    if timed > 0:
-        _repair(f"{timed} dates{_where(source)} carry a time of day; kept only the day")
-    return normalised
-
-
-def _parse_text(index: pd.Index, source: str | None) -> pd.DatetimeIndex:
-    text = index.astype("string").str.strip()
-    offsets = pd.Series(text.str.extract(_OFFSET)[1].to_numpy(), dtype="string")
-    if offsets.notna().any():
-        labelled = np.asarray(text.notna()) & np.asarray((text != "").fillna(False), dtype=bool)
-        if offsets[labelled].isna().any() or offsets.dropna().nunique() > 1:
-            _repair(f"dates{_where(source)} mix timezones; kept each label's local date")
-        else:
-            logger.info(
-                "dropping the UTC offset %s of the dates%s",
-                offsets.dropna().iloc[0],
-                _where(source),
-            )
-        text = text.str.replace(_OFFSET, r"\1", regex=True)
-    parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce")).as_unit("ns")
-    present = np.asarray(text.notna()) & np.asarray((text != "").fillna(False), dtype=bool)
-    retry = np.asarray(parsed.isna()) & present
-    if retry.any():  # labels in another format than the first one; rare, so parse one by one
-        again = pd.DatetimeIndex(pd.to_datetime(text[retry], errors="coerce", format="mixed"))
-        values = parsed.to_numpy().copy()
-        values[retry] = again.as_unit("ns").to_numpy()
-        parsed = pd.DatetimeIndex(values)
-    return parsed
 
 
 def validate_prices(
@@ -138,6 +43,7 @@ def validate_prices(
     *,
     max_gap: int = DEFAULT_MAX_GAP,
     source: str | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Check a price table and bring it into stratopt's canonical form.
 
@@ -151,6 +57,10 @@ def validate_prices(
         back-filled). Longer runs are an error. ``0`` fills nothing.
     source
         Where the table comes from (a file name, a dataset name); used in messages.
+    date_format
+        strftime pattern of text dates in the index, e.g. ``"%d/%m/%Y"``; by default numeric
+        dates are read day first or month first by evidence (see
+        :func:`~stratopt.data._dates.parse_dates`) and ISO or other forms are inferred.
 
     Returns
     -------
@@ -162,12 +72,14 @@ def validate_prices(
     DataError
         Duplicated dates, non-numeric columns, zero/negative/infinite prices, a ticker with no
         price at all, or a gap longer than ``max_gap``; each message names the ticker and date.
+        Dates like ``02/01/2011`` whose day/month order cannot be told apart (pass
+        ``date_format``).
 
     Warns
     -----
     DataRepairWarning
-        Rows whose date does not parse were dropped (with their count), rows were sorted, or
-        gaps were forward-filled.
+        Rows whose date does not parse were dropped (with their count), rows were sorted,
+        dates were read day first (the format used is named), or gaps were forward-filled.
 
     Notes
     -----
@@ -193,10 +105,11 @@ def validate_prices(
         )
     if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
         raise DataError(f"max_gap must be an integer >= 0, got {max_gap!r}")
+    date_format = check_date_format(date_format)
     if prices.shape[1] == 0:
         raise DataError(f"the price table{_where(source)} has no ticker columns")
     frame = _clean_columns(prices, source)
-    frame = clean_dates(frame, source=source)
+    frame = clean_dates(frame, source=source, date_format=date_format)
     frame = _to_float(frame, source)
     _check_values(frame, source)
     frame = _fill_gaps(frame, int(max_gap), source)
@@ -223,7 +136,12 @@ def _clean_columns(prices: pd.DataFrame, source: str | None) -> pd.DataFrame:
     return frame
 
 
-def parse_valid_dates(labels: object, *, source: str | None = None) -> tuple[pd.DatetimeIndex, np.ndarray]:
+def parse_valid_dates(
+    labels: object,
+    *,
+    source: str | None = None,
+    date_format: str | None = None,
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """Parse date labels and drop those that are not dates, with a warning giving the count.
 
     Parameters
@@ -232,6 +150,8 @@ def parse_valid_dates(labels: object, *, source: str | None = None) -> tuple[pd.
         Date labels, one per row (see :func:`parse_dates`).
     source
         Where the labels come from, for messages.
+    date_format
+        strftime pattern of the labels (see :func:`parse_dates`); inferred when ``None``.
 
     Returns
     -------
@@ -241,7 +161,7 @@ def parse_valid_dates(labels: object, *, source: str | None = None) -> tuple[pd.
         Boolean mask over ``labels``: True where the label parsed.
     """
     raw = pd.Index(labels)
-    dates = parse_dates(raw, source=source)
+    dates = parse_dates(raw, source=source, date_format=date_format)
     keep = ~np.asarray(dates.isna())
     if not keep.all():
         examples = [repr(v) for v in raw[~keep]]
@@ -249,7 +169,12 @@ def parse_valid_dates(labels: object, *, source: str | None = None) -> tuple[pd.
     return dates[keep], keep
 
 
-def clean_dates(frame: pd.DataFrame, *, source: str | None = None) -> pd.DataFrame:
+def clean_dates(
+    frame: pd.DataFrame,
+    *,
+    source: str | None = None,
+    date_format: str | None = None,
+) -> pd.DataFrame:
     """Parse the index into dates: drop unparseable rows (warned), reject duplicates, sort.
 
     Parameters
@@ -258,13 +183,15 @@ def clean_dates(frame: pd.DataFrame, *, source: str | None = None) -> pd.DataFra
         Rows labelled by dates in any parseable form.
     source
         Where the rows come from, for messages.
+    date_format
+        strftime pattern of the labels (see :func:`parse_dates`); inferred when ``None``.
 
     Returns
     -------
     pandas.DataFrame
         ``frame`` with a sorted, unique, tz-naive ``DatetimeIndex``.
     """
-    dates, keep = parse_valid_dates(frame.index, source=source)
+    dates, keep = parse_valid_dates(frame.index, source=source, date_format=date_format)
     frame = frame.loc[keep]
     if len(dates) == 0:
         raise DataError(f"the price table{_where(source)} has no rows with a valid date")
