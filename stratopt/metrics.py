@@ -21,6 +21,9 @@ import math
 
 import numpy as np
 
+from stratopt.errors import ConfigError
+from stratopt.stats._sharpe import _per_period_sharpe
+
 __all__ = [
     "PERIODS_PER_YEAR",
     "annual_return",
@@ -36,15 +39,29 @@ PERIODS_PER_YEAR = 252
 
 
 def _arr(returns: np.ndarray) -> np.ndarray:
-    return np.asarray(returns, dtype=float).reshape(-1)
+    r = np.asarray(returns, dtype=float)
+    if r.ndim > 1 and sum(n > 1 for n in r.shape) > 1:
+        raise ConfigError(
+            f"metrics take one return series, got an array of shape {r.shape}; pass one row at a time "
+            "(e.g. [sharpe_ratio(row) for row in returns]) or use stratopt.stats.sharpe_ratio per column"
+        )
+    return r.reshape(-1)
 
 
 def sharpe_ratio(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:
+    """Annualised Sharpe ratio ``mean / std * sqrt(periods)`` (sample std, ddof=1).
+
+    The package's one convention (shared with :func:`stratopt.stats.sharpe_ratio`): a series
+    without spread has ratio 0 if its mean is 0 (a strategy that never trades) and +/-inf
+    otherwise; fewer than 2 returns, or any NaN, give NaN (never a number made from NaN).
+
+    >>> sharpe_ratio(np.zeros(5)), sharpe_ratio(np.array([0.01, np.nan, 0.02]))
+    (0.0, nan)
+    """
     r = _arr(returns)
-    if r.size < 2:
+    if r.size < 2 or not np.isfinite(r).all():
         return math.nan
-    sd = r.std(ddof=1)
-    return float(r.mean() / sd * math.sqrt(periods)) if sd > 0 else 0.0
+    return float(_per_period_sharpe(r) * math.sqrt(periods))
 
 
 def sortino_ratio(returns: np.ndarray, periods: int = PERIODS_PER_YEAR) -> float:

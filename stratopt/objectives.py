@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from stratopt.errors import ConfigError
+from stratopt.metrics import PERIODS_PER_YEAR
 from stratopt.ops._ema import linear_recurrence
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 Objective = Literal["sharpe", "sortino", "differential_sharpe", "mean_variance"]
-PERIODS = 252
+PERIODS = PERIODS_PER_YEAR
 
 
 def _time_weights(returns: Tensor, halflife: float | None) -> Tensor:

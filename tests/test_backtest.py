@@ -9,6 +9,7 @@ import pytest
 from stratopt.backtest import backtest
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
 from stratopt.rules import MACrossover
 
 
@@ -19,7 +20,7 @@ def prices() -> pd.DataFrame:
 
 def test_returns_follow_the_timing_convention_by_hand(prices: pd.DataFrame) -> None:
     rule = MACrossover(fast=10, slow=50)
-    res = backtest(rule, prices, cost_bps=0.0, allocation="equal")
+    res = backtest(rule, prices, loss=LossSpec(cost_bps=0.0, allocation="equal"))
     pos = rule.positions(prices)
     asset_ret = prices.pct_change()
     by_hand = (pos.shift(1) * asset_ret * 0.5).sum(axis=1).iloc[1:]
@@ -28,8 +29,8 @@ def test_returns_follow_the_timing_convention_by_hand(prices: pd.DataFrame) -> N
 
 def test_costs_reduce_returns_by_exact_turnover(prices: pd.DataFrame) -> None:
     rule = MACrossover(fast=5, slow=20)
-    free = backtest(rule, prices, cost_bps=0.0, allocation="equal")
-    paid = backtest(rule, prices, cost_bps=10.0, allocation="equal")
+    free = backtest(rule, prices, loss=LossSpec(cost_bps=0.0, allocation="equal"))
+    paid = backtest(rule, prices, loss=LossSpec(cost_bps=10.0, allocation="equal"))
     held = free.holdings
     trades = held.diff().abs().sum(axis=1)
     trades.iloc[0] = held.iloc[0].abs().sum()

@@ -12,6 +12,7 @@ import pandas as pd
 from pandas.tseries.offsets import BaseOffset
 
 from stratopt.errors import ConfigError, DataError
+from stratopt.metrics import PERIODS_PER_YEAR
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -338,7 +339,7 @@ class WalkForward:
             if isinstance(size, int):
                 return size
             span = (pd.Timestamp("2001-01-01") + size) - pd.Timestamp("2001-01-01")
-            return span.days * 252 / 365.25
+            return span.days * PERIODS_PER_YEAR / 365.25
 
         first = max(days(self._train), self.min_train or 0) if self.anchored else days(self._train)
         need = first + self.purge + days(self._test)

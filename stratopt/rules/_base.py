@@ -216,7 +216,7 @@ class Rule(nn.Module):
         (e.g. a volatility span), over the rule and its sub-rules."""
         days = [0.0]
         current = self.batch_params()
-        for name, owner, spec in self.named_specs():
+        for name, _, spec in self.named_specs():
             if spec.unit == "days":
                 days.append(spec.high if math.isfinite(spec.high) else float(current[name].max()))
         for module in self.modules():

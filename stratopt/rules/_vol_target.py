@@ -8,6 +8,7 @@ from torch import Tensor
 
 from stratopt._market import MarketData
 from stratopt.errors import ConfigError
+from stratopt.metrics import PERIODS_PER_YEAR
 from stratopt.rules._base import Rule
 from stratopt.rules._features import daily_vol
 from stratopt.rules._params import Param
@@ -15,7 +16,7 @@ from stratopt.rules._params import Param
 __all__ = ["TRADING_DAYS", "VolTarget"]
 
 #: Trading days per year, used to annualise the daily volatility.
-TRADING_DAYS = 252
+TRADING_DAYS = PERIODS_PER_YEAR
 
 
 class VolTarget(Rule):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from stratopt._market import MarketData
+from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 from stratopt.training._result import FitResult
 from stratopt.training._tuner import Tuner
@@ -38,4 +41,19 @@ def fit(
     >>> res.status, res.config["loss"]["cost_bps"]
     ('max_epochs', 10.0)
     """
+    check_settings(settings)
     return Tuner(rule, **settings).fit(prices, train_days=train_days)
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Refuse names that are not Tuner settings, pointing loss settings to ``LossSpec``."""
+    known = {f.name for f in dataclasses.fields(Tuner)} - {"rule"}
+    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
+    for name in settings:
+        if name in loss_names:
+            raise ConfigError(
+                f"{name}={settings[name]!r} is a loss setting: pass loss=stratopt.LossSpec({name}={settings[name]!r}) "
+                "so that training and every reported number use it"
+            )
+        if name not in known:
+            raise ConfigError(f"unknown fit setting {name!r}; the settings are {sorted(known)}")

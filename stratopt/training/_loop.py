@@ -95,6 +95,8 @@ def train_step(state: TrainState, callbacks: Sequence[Callback]) -> None:
     state.grad_norm = per_start_norm([p.grad for p in state.params], state.n_starts)
     for cb in callbacks:
         cb.on_after_backward(state)
+    if state.stop:  # a callback ended training before this step (e.g. a diverged loss)
+        return
     before = [p.detach().clone() for p in state.params] if state.lr_ratio is not None else None
     state.optimizer.step()
     if before is not None and state.lr_ratio is not None:

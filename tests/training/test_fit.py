@@ -116,7 +116,9 @@ def test_result_round_trips_to_json(three_stocks: pd.DataFrame, tmp_path) -> Non
         ({"batch_days": 10**6}, "batch_days"),
         ({"temperature": 0.0}, "temperature"),
         ({"early_stopping": (0, 0.0)}, "patience"),
-        ({"objective": "nope"}, "nope"),
+        ({"objective": "nope"}, "LossSpec"),
+        ({"cost_bps": 5}, "loss setting"),
+        ({"epoch": 5}, "unknown fit setting 'epoch'"),
     ],
 )
 def test_bad_arguments_are_clear_errors(three_stocks: pd.DataFrame, kwargs: dict, match: str) -> None:
