@@ -221,7 +221,7 @@ def _from_long(
     table = raw[[date_col, ticker_col, price_col]].set_axis(["date", "ticker", "price"], axis=1)
     dates, keep = parse_valid_dates(table["date"], source=source, date_format=date_format)
     table = table.loc[keep].assign(date=dates)
-    table["ticker"] = table["ticker"].astype(str).str.strip()
+    table["ticker"] = table["ticker"].astype(str)  # names are checked, and stripped, in validate_prices
     duplicated = table[table.duplicated(["date", "ticker"])]
     if len(duplicated):
         pairs = [f"{t} on {d:%Y-%m-%d}" for d, t in zip(duplicated["date"], duplicated["ticker"], strict=True)]

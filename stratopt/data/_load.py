@@ -14,6 +14,7 @@ import pandas as pd
 from stratopt.data._bundled import BUNDLED, read_bundled
 from stratopt.data._csv import read_csv_prices
 from stratopt.data._dates import check_date_format
+from stratopt.data._names import check_ticker_names, invisible_characters
 from stratopt.data._validate import DEFAULT_MAX_GAP, validate_prices
 from stratopt.data._yfinance import DEFAULT_MAX_AGE, Downloader, close_from_frame, load_yfinance
 from stratopt.errors import ConfigError, DataError
@@ -136,8 +137,9 @@ def load_prices(
         raw = read_csv_prices(source, date_format=date_format)
         label = str(source) if isinstance(source, (str, os.PathLike)) else "the given files"
     if wanted is not None:
-        raw = raw.set_axis([str(c).strip() for c in raw.columns], axis=1)
-        raw = raw[_select(list(raw.columns), wanted, label)]
+        if not isinstance(raw.columns, pd.MultiIndex):
+            raw = raw.set_axis(check_ticker_names(raw.columns, source=label), axis=1)
+        raw = raw[_select([str(c) for c in raw.columns], wanted, label)]
     prices = validate_prices(raw, max_gap=max_gap, source=label, date_format=date_format)
     return _window(prices, first, last, label)
 
@@ -179,12 +181,16 @@ def parse_tickers(tickers: str | Sequence[str]) -> list[str]:
     Raises
     ------
     ConfigError
-        If nothing is left, or an item is not a string.
+        If nothing is left, an item is not a string, or an item holds an invisible character
+        (a zero-width space, a control character; see :mod:`stratopt.data._names`).
     """
     items = re.split(r"[,\s]+", tickers) if isinstance(tickers, str) else list(tickers)
     for item in items:
         if not isinstance(item, str):
             raise ConfigError(f"ticker {item!r} must be a string like 'AAPL'")
+        hidden = invisible_characters(item.strip())
+        if hidden:
+            raise ConfigError(f"ticker {item!r} holds invisible characters ({', '.join(hidden)}): retype it")
     names = list(dict.fromkeys(i.strip() for i in items if i.strip()))
     if not names:
         raise ConfigError(f"tickers={tickers!r} names no ticker: pass e.g. ['AAPL', 'MSFT']")

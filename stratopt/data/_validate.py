@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from stratopt.data._dates import check_date_format, parse_dates
+from stratopt.data._names import check_ticker_names
 from stratopt.data._report import day as _day
 from stratopt.data._report import repair as _repair
 from stratopt.data._report import show as _show
@@ -72,6 +73,8 @@ def validate_prices(
     DataError
         Duplicated dates, non-numeric columns, zero/negative/infinite prices, a ticker with no
         price at all, or a gap longer than ``max_gap``; each message names the ticker and date.
+        Ticker names holding invisible characters (``"X\\u200bOM"``), or equal once the spaces
+        around them are stripped (see :mod:`stratopt.data._names`).
         Dates like ``02/01/2011`` whose day/month order cannot be told apart (pass
         ``date_format``).
 
@@ -79,7 +82,8 @@ def validate_prices(
     -----
     DataRepairWarning
         Rows whose date does not parse were dropped (with their count), rows were sorted,
-        dates were read day first (the format used is named), or gaps were forward-filled.
+        dates were read day first (the format used is named), spaces around ticker names were
+        stripped, or gaps were forward-filled.
 
     Notes
     -----
@@ -125,12 +129,7 @@ def _clean_columns(prices: pd.DataFrame, source: str | None) -> pd.DataFrame:
             f"the price table{_where(source)} has MultiIndex columns {list(prices.columns[:3])}; "
             "select one price field first (e.g. frame['Close']) so that columns are tickers"
         )
-    names = [str(c).strip() for c in prices.columns]
-    if any(not n for n in names):
-        raise DataError(f"the price table{_where(source)} has a column with an empty name")
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise DataError(f"ticker columns {dupes} appear more than once{_where(source)}: keep one column each")
+    names = check_ticker_names(prices.columns, source=source)
     frame = prices.copy()
     frame.columns = pd.Index(names, dtype=object)
     return frame
