@@ -141,6 +141,7 @@ class Tuner:
         if self.dtype not in (torch.float64, torch.float32):
             raise ConfigError(f"dtype={self.dtype!r} must be torch.float64 or torch.float32")
         check_temperature(self.temperature)
+        lr_ratios(self.lr, self.rule.batch_size if self.rule.batch_size > 1 else self.n_starts)
         make_optimizer([torch.zeros(1, requires_grad=True)], self.optimizer, self._base_lr(), momentum=self.momentum)
 
     def _base_lr(self) -> float:

@@ -27,6 +27,7 @@ from stratopt.rules import (
     Rule,
     VolTarget,
 )
+from stratopt.rules._registry import registered_rules
 
 #: Each factory takes an offset added to every window: 0 gives whole-day windows (hard and soft
 #: rules then use the same windows), a fraction keeps gradient checks off the kinks of the
@@ -51,6 +52,12 @@ FACTORIES: dict[str, Callable[[float], Rule]] = {
     # narrow deep ReLU nets often start dead (z = 0 on most days); this seed does not
     "mlp_relu_deep": lambda f: MLPPolicy(n_lags=3, hidden=(5,) * 4, activation="relu", seed=2),
 }
+# Every rule registered by its class (``cli_name=``), built-in or added later, runs the whole
+# contract suite: those not listed above with hand-picked windows run with their defaults.
+_COVERED = {type(f(0.0)) for f in FACTORIES.values()}
+for _name, _cls in registered_rules().items():
+    if _cls not in _COVERED:
+        FACTORIES[_name] = lambda f, cls=_cls: cls()
 NAMES = list(FACTORIES)
 WITH_PARAMS = [n for n in NAMES if any(True for _ in FACTORIES[n](0.0).named_specs())]
 
@@ -202,3 +209,26 @@ def test_set_params_wrong_number_of_values() -> None:
     rule = Momentum().with_starts(3, seed=0)
     with pytest.raises(ConfigError, match="one per start"):
         rule.set_params(lookback=[20.0, 30.0])
+
+
+def test_the_cli_registry_is_the_classes_own_names() -> None:
+    from stratopt.rules._registry import make_rule
+
+    names = registered_rules()
+    assert {"ma-crossover", "momentum", "mean-reversion", "rsi", "mlp"} <= set(names)
+    for name, cls in names.items():
+        assert cls.cli_name == name and isinstance(make_rule(name), cls)
+    with pytest.raises(ConfigError, match="ma-crossover"):
+        make_rule("nope")
+
+
+def test_a_new_rule_registers_once_by_its_class() -> None:
+    class Flat(Rule, cli_name="flat-test-rule"):
+        def _positions(self, data: MarketData, p: dict[str, Tensor], temperature: float) -> Tensor:
+            return torch.zeros((1, data.n_days, data.n_assets), dtype=data.dtype)
+
+    assert registered_rules()["flat-test-rule"] is Flat
+    with pytest.raises(ConfigError, match="taken"):
+
+        class Other(Rule, cli_name="flat-test-rule"):
+            pass

@@ -1,0 +1,134 @@
+"""The training loop and its callbacks, each on a problem whose answer is known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from stratopt.errors import ConfigError
+from stratopt.rules import MACrossover
+from stratopt.training import (
+    Callback,
+    Checkpoint,
+    Convergence,
+    EarlyStopping,
+    FitResult,
+    GradientClipping,
+    TrainState,
+    Tuner,
+    fit,
+    fit_loop,
+    make_optimizer,
+)
+
+
+def _quadratic_state(lr: float | torch.Tensor, epochs: int, *, optimizer: str = "sgd") -> TrainState:
+    """Three independent starts on L_i = 0.5 * a_i * w_i^2, a = (1, 2, 4)."""
+    w = torch.tensor([[1.0], [1.0], [1.0]], dtype=torch.float64, requires_grad=True)
+    a = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)
+    ratio = None
+    base = lr
+    if isinstance(lr, torch.Tensor):
+        base, ratio = float(lr.max()), (lr / lr.max()).double()
+    opt = make_optimizer([w], optimizer, float(base))  # type: ignore[arg-type]
+    return TrainState(
+        params=[w], optimizer=opt, loss_fn=lambda s: 0.5 * a * w[:, 0] ** 2, n_starts=3, epochs=epochs, lr_ratio=ratio
+    )
+
+
+def test_plain_sgd_on_a_quadratic_matches_the_closed_form() -> None:
+    state = fit_loop(_quadratic_state(0.1, 5), [])
+    # w_{k+1} = (1 - lr a) w_k
+    expected = (1 - 0.1 * np.array([1.0, 2.0, 4.0])) ** 5
+    np.testing.assert_allclose(state.params[0].detach()[:, 0].numpy(), expected, rtol=1e-12)
+    assert state.status == "max_epochs" and state.epoch == 4
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
+def test_per_start_rates_train_each_start_as_alone(optimizer: str) -> None:
+    rates = torch.tensor([0.01, 0.05, 0.2], dtype=torch.float64)
+    together = fit_loop(_quadratic_state(rates, 20, optimizer=optimizer), []).params[0].detach()[:, 0]
+    for i, lr in enumerate(rates.tolist()):
+        alone = fit_loop(_quadratic_state(lr, 20, optimizer=optimizer), []).params[0].detach()[i, 0]
+        assert float(together[i]) == pytest.approx(float(alone), rel=1e-12, abs=1e-15)
+
+
+def test_gradient_clipping_caps_each_starts_step() -> None:
+    state = _quadratic_state(1.0, 1)
+    fit_loop(state, [GradientClipping(0.5)])
+    # gradients a_i * w = (1, 2, 4) clipped to norm 0.5: each start moves by exactly 0.5
+    np.testing.assert_allclose(state.params[0].detach()[:, 0].numpy(), [0.5, 0.5, 0.5], rtol=1e-12)
+
+
+class _Log(Callback):
+    def __init__(self, values: list[float]) -> None:
+        self.values = values
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        v = self.values[state.epoch]
+        state.logs["monitor"] = torch.full((state.n_starts,), v, dtype=torch.float64)
+
+
+def test_checkpoint_restores_the_best_epoch_per_start() -> None:
+    state = _quadratic_state(0.1, 6)
+    seen: list[float] = []
+
+    class Spy(Callback):
+        def on_epoch_end(self, state: TrainState) -> None:
+            seen.append(float(state.params[0].detach()[0, 0]))
+
+    # the monitored value is lowest after epoch 2
+    fit_loop(state, [_Log([5, 4, 1, 3, 3, 3]), Spy(), Checkpoint("monitor")])
+    assert float(state.params[0][0, 0]) == seen[2]
+
+
+def test_early_stopping_stops_after_patience_without_improvement() -> None:
+    state = fit_loop(_quadratic_state(0.1, 50), [_Log([3, 2, 1] + [1.5] * 47), EarlyStopping(4)])
+    assert state.status == "early_stopped" and state.epoch == 2 + 4
+
+
+def test_convergence_stops_a_flat_loss() -> None:
+    state = fit_loop(_quadratic_state(1e-9, 100), [Convergence(1e-6, patience=3)])
+    assert state.status == "converged" and state.epoch == 3
+
+
+def test_a_callback_object_can_stop_and_read_the_state(tmp_path) -> None:
+    from stratopt.data import load_prices
+
+    prices = load_prices("sp500", tickers=["AAPL"], start="2004-01-01", end="2008-12-31")
+    seen: list[int] = []
+
+    class StopAtThree(Callback):
+        def on_epoch_end(self, state: TrainState) -> None:
+            seen.append(state.epoch)
+            if state.epoch == 3:
+                state.request_stop("early_stopped")
+
+    res = fit(MACrossover(), prices, epochs=50, callbacks=[StopAtThree()], progress=False)
+    assert res.status == "early_stopped" and len(res.history) == 4 and seen == [0, 1, 2, 3]
+    # a fit saves and loads back as the same rule, metrics and loss spec
+    path = res.save(tmp_path / "fit.json")
+    back = FitResult.load(path)
+    assert back.params == res.params and back.loss == res.loss
+    for window, values in res.metrics.items():
+        assert back.metrics[window] == pytest.approx(values)
+    pd.testing.assert_series_equal(back.history["loss"], res.history["loss"], check_dtype=False)
+
+
+def test_tuner_validates_in_its_constructor_and_clones() -> None:
+    with pytest.raises(ConfigError, match="lr="):
+        Tuner(MACrossover(), lr=-1.0)
+    with pytest.raises(ConfigError, match="select"):
+        Tuner(MACrossover(), select="best")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="LossSpec"):
+        Tuner(MACrossover(), loss={"cost_bps": 5})  # type: ignore[arg-type]
+    t = Tuner(MACrossover(fast=10, slow=50), epochs=3)
+    c = t.clone(lr=0.2)
+    assert c.lr == 0.2 and c.epochs == 3 and c.rule is not t.rule and c.rule.params == t.rule.params
+    with pytest.raises(ConfigError, match="rates for"):
+        fit(MACrossover(), pd.DataFrame(), lr=[0.1, 0.2])  # 2 rates for 1 start
+    assert math.isfinite(t.get_params()["lr"])
