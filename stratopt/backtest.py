@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from stratopt import metrics as m
+from stratopt._json import jsonable
 from stratopt._market import MarketData, as_market_data
+from stratopt._result import Result
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     pass
@@ -23,8 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["BacktestResult", "backtest"]
 
 
-@dataclass
-class BacktestResult:
+@dataclass(repr=False)
+class BacktestResult(Result):
     """What :func:`backtest` returns.
 
     Attributes
@@ -57,8 +60,23 @@ class BacktestResult:
         body = pd.Series(self.metrics).to_string(float_format=lambda v: f"{v:.4f}")
         return f"hard backtest {span} ({self.loss.cost_bps:g} bps costs)\nparams: {head}\n{body}"
 
-    def plot(self) -> Figure:
-        """Equity curve and drawdown."""
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: params, loss settings, period, metrics and the daily net returns."""
+        return jsonable(
+            {
+                "params": self.params,
+                "loss": self.loss.to_dict(),
+                "start": self.returns.index[0],
+                "end": self.returns.index[-1],
+                "metrics": self.metrics,
+                "returns": {str(k.date()): v for k, v in self.returns.items()},
+            }
+        )
+
+    def plot(self, ax: Axes | None = None) -> Figure:
+        """Equity curve and drawdown (two panels: ``ax`` is not supported)."""
+        if ax is not None:
+            raise ConfigError("BacktestResult.plot draws two panels; call it without ax and use the returned figure")
         from stratopt.plotting import new_figure
 
         fig = new_figure(figsize=(10, 5))

@@ -6,13 +6,16 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from stratopt import metrics as m
+from stratopt._json import jsonable
+from stratopt._result import Result
+from stratopt.errors import ConfigError
 from stratopt.stats import PBOResult
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["WalkForwardResult"]
@@ -22,8 +25,8 @@ __all__ = ["WalkForwardResult"]
 UNSTABLE_MOVE = 0.25
 
 
-@dataclass
-class WalkForwardResult:
+@dataclass(repr=False)
+class WalkForwardResult(Result):
     """What :func:`stratopt.walk_forward` returns.
 
     Attributes
@@ -144,7 +147,7 @@ class WalkForwardResult:
         for c in ("train_start", "train_end", "test_start", "test_end"):
             folds[c] = pd.to_datetime(folds[c]).dt.strftime("%Y-%m-%d")
         regimes = self.regimes.reset_index().to_dict(orient="records") if not self.regimes.empty else []
-        return _clean(
+        return jsonable(
             {
                 "folds": folds.reset_index().to_dict(orient="records"),
                 "oos_metrics": self.metrics,
@@ -159,24 +162,11 @@ class WalkForwardResult:
             }
         )
 
-    def plot(self) -> Figure:
-        """Stitched equity against baselines with folds shaded; params per fold; regime bars."""
+    def plot(self, ax: Axes | None = None) -> Figure:
+        """Stitched equity against baselines with folds shaded; params per fold; regime bars
+        (three panels: ``ax`` is not supported)."""
+        if ax is not None:
+            raise ConfigError("WalkForwardResult.plot draws three panels; call it without ax")
         from stratopt.model_selection._wf_plots import plot_walk_forward
 
         return plot_walk_forward(self)
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, pd.Timestamp):
-        return obj.strftime("%Y-%m-%d")
-    return obj

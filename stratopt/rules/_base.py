@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from stratopt._market import MarketData
+from stratopt._market import MarketData, as_market_data
 from stratopt.errors import ConfigError
 from stratopt.rules._params import Param
 
@@ -92,7 +92,7 @@ class Rule(nn.Module):
 
     def positions(self, prices: pd.DataFrame | MarketData, *, temperature: float = 0.0) -> pd.DataFrame:
         """Hard (by default) positions of a single-start rule as a DataFrame (dates x tickers)."""
-        data = prices if isinstance(prices, MarketData) else MarketData.from_prices(prices)
+        data = as_market_data(prices)
         self.require_single("positions")
         with torch.no_grad():
             pos = self(data, temperature=temperature)[0]
