@@ -62,8 +62,14 @@ def parse_dates(
 
     Timezone-aware labels keep their local wall-clock date (the trading date of a daily bar), so
     a file that mixes ``2020-01-02`` with ``2020-01-03T00:00:00-05:00`` lands on two
-    consecutive days. Times of day are dropped, with a warning. Numeric dates with the year last
-    are read day first or month first by evidence (see the module docstring).
+    consecutive days, and a tz-aware index is read in its own timezone. UTC offsets that
+    differ only as daylight saving time switches them (``-05:00`` in winter, ``-04:00`` in
+    summer) are not a mix of timezones and give no warning. Times of day are dropped, with a
+    warning that names daylight saving time only when it is the cause: two times one hour
+    apart that switch a few times a year. Bars at 23:00 and 00:00 of that kind are midnight
+    bars seen from another timezone and keep the day of the nearest midnight. Numeric dates
+    with the year last are read day first or month first by evidence (see the module
+    docstring).
 
     Parameters
     ----------
@@ -94,15 +100,75 @@ def parse_dates(
         if index.dtype.kind in "iu":  # 20200102 means a day, not nanoseconds since 1970
             index = index.astype(str)
         parsed = _parse_text(index, source, date_format)
-    if parsed.tz is not None:
-        logger.info("dropping the timezone %s of the dates%s", parsed.tz, where(source))
+    zone = None if parsed.tz is None else str(parsed.tz)
+    if zone is not None:
+        logger.info("dropping the timezone %s of the dates%s (keeping their dates there)", zone, where(source))
         parsed = parsed.tz_localize(None)
-    parsed = parsed.as_unit("ns")
+    return _drop_times(parsed.as_unit("ns"), zone, source)
+
+
+def _drop_times(parsed: pd.DatetimeIndex, zone: str | None, source: str | None) -> pd.DatetimeIndex:
+    """Midnight of each label's day; warn about times of day, naming daylight saving only as a cause.
+
+    Two times of day one hour apart that switch only a few times a year are what daylight saving
+    time does to bars stamped in another timezone. When they are 23:00 and 00:00, the 23:00 bars
+    are midnight bars moved an hour back: they keep the day of the nearest midnight, not the day
+    before.
+    """
     normalised = parsed.normalize()
-    timed = int((normalised != parsed).sum()) - int(parsed.isna().sum())
-    if timed > 0:
-        repair(f"{timed} dates{where(source)} carry a time of day; kept only the day")
+    minutes = np.asarray((parsed - normalised) / pd.Timedelta(minutes=1), dtype=float)
+    timed = np.nan_to_num(minutes) > 0
+    if not timed.any():
+        return normalised
+    seen = f" (in the index's timezone {zone})" if zone else ""
+    if _daylight_saving(minutes, parsed):
+        early, late = (f"{int(m) // 60:02d}:{int(m) % 60:02d}" for m in np.unique(minutes[~np.isnan(minutes)]))
+        if (early, late) == ("00:00", "23:00"):
+            moved = minutes == 23 * 60
+            repair(
+                f"{int(moved.sum())} dates{where(source)} fall at 23:00 rather than 00:00{seen}: "
+                "midnight bars moved an hour back by daylight saving time; kept the day of the "
+                "nearest midnight"
+            )
+            return normalised + pd.to_timedelta(np.where(moved, 1, 0), unit="D")
+        repair(
+            f"{int(timed.sum())} dates{where(source)} carry a time of day{seen}, {early} or {late} "
+            "as daylight saving time moves it by an hour; kept only the day"
+        )
+        return normalised
+    hint = f"{seen}; tz_convert the index to the market's timezone first if its bars belong to another" if zone else ""
+    repair(f"{int(timed.sum())} dates{where(source)} carry a time of day; kept only the day{hint}")
     return normalised
+
+
+def _daylight_saving(values: np.ndarray, dates: pd.DatetimeIndex) -> bool:
+    """Whether ``values`` (minutes: UTC offsets or times of day) look like daylight saving time.
+
+    That is: exactly two values, one hour apart (around the clock), switching at most twice a
+    year in date order, as clocks change in spring and autumn.
+    """
+    known = ~np.isnan(values) & ~np.asarray(dates.isna())
+    distinct = np.unique(values[known])
+    if len(distinct) != 2:
+        return False
+    gap = abs(distinct[1] - distinct[0])
+    if min(gap, 24 * 60 - gap) != 60:
+        return False
+    days = dates[known]
+    in_order = values[known][np.argsort(np.asarray(days), kind="stable")]
+    switches = int((in_order[1:] != in_order[:-1]).sum())
+    return switches <= 2 * (days.max().year - days.min().year + 1)
+
+
+def _offset_minutes(offset: object) -> float:
+    """``"+09:00"``, ``"-0500"``, ``"Z"`` as minutes east of UTC; NaN when missing."""
+    if not isinstance(offset, str):
+        return float("nan")
+    if offset == "Z":
+        return 0.0
+    digits = offset[1:].replace(":", "")
+    sign = -1 if offset[0] == "-" else 1
+    return float(sign * (int(digits[:2]) * 60 + int(digits[2:])))
 
 
 def _present(text: pd.Index) -> np.ndarray:
@@ -111,20 +177,20 @@ def _present(text: pd.Index) -> np.ndarray:
 
 def _parse_text(index: pd.Index, source: str | None, date_format: str | None) -> pd.DatetimeIndex:
     text = index.astype("string").str.strip()
-    offsets = pd.Series(text.str.extract(_OFFSET)[1].to_numpy(), dtype="string")
-    if offsets.notna().any():
-        if offsets[_present(text)].isna().any() or offsets.dropna().nunique() > 1:
-            repair(f"dates{where(source)} mix timezones; kept each label's local date")
-        else:
-            logger.info(
-                "dropping the UTC offset %s of the dates%s",
-                offsets.dropna().iloc[0],
-                where(source),
-            )
+    offsets = np.asarray(text.str.extract(_OFFSET)[1], dtype=object)
+    labelled = _present(text)
+    if any(isinstance(o, str) for o in offsets):
         text = text.str.replace(_OFFSET, r"\1", regex=True)
     if date_format is not None:
-        return pd.DatetimeIndex(pd.to_datetime(text, format=date_format, errors="coerce")).as_unit("ns")
-    text = _day_month_to_iso(text, source)
+        parsed = pd.DatetimeIndex(pd.to_datetime(text, format=date_format, errors="coerce")).as_unit("ns")
+    else:
+        parsed = _infer(_day_month_to_iso(text, source))
+    if any(isinstance(o, str) for o in offsets):
+        _report_offsets(offsets, labelled, parsed, source)
+    return parsed
+
+
+def _infer(text: pd.Index) -> pd.DatetimeIndex:
     parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce")).as_unit("ns")
     retry = np.asarray(parsed.isna()) & _present(text)
     if retry.any():  # labels in another format than the first one; rare, so parse one by one
@@ -133,6 +199,25 @@ def _parse_text(index: pd.Index, source: str | None, date_format: str | None) ->
         values[retry] = again.as_unit("ns").to_numpy()
         parsed = pd.DatetimeIndex(values)
     return parsed
+
+
+def _report_offsets(offsets: np.ndarray, labelled: np.ndarray, parsed: pd.DatetimeIndex, source: str | None) -> None:
+    """The UTC offsets were dropped, keeping local dates: say why that is right, or warn."""
+    minutes = np.array([_offset_minutes(o) for o in offsets], dtype=float)
+    missing = bool(np.isnan(minutes[labelled]).any())
+    distinct = sorted({o for o in offsets[labelled] if isinstance(o, str)})
+    several = len(np.unique(minutes[labelled & ~np.isnan(minutes)])) > 1
+    if missing or (several and not _daylight_saving(minutes, parsed)):
+        shown = ", ".join(distinct) + (" and none" if missing else "")
+        repair(f"dates{where(source)} mix timezones (UTC offsets {shown}); kept each label's local date")
+    elif several:
+        logger.info(
+            "dates%s carry UTC offsets %s, as daylight saving time switches them; kept each label's local date",
+            where(source),
+            " and ".join(distinct),
+        )
+    else:
+        logger.info("dropping the UTC offset %s of the dates%s", distinct[0], where(source))
 
 
 def _dates(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> pd.DatetimeIndex:

@@ -57,7 +57,11 @@ def load_prices(
         Tickers to keep (a list, or one string like ``"AAPL,MSFT"``); all when ``None``.
         Required for ``"yfinance"``. Matched exactly, else case-insensitively.
     start, end
-        Inclusive date range; the whole history when ``None``.
+        Inclusive date range; the whole history when ``None``. Compared with the loaded dates,
+        which are tz-naive: a tz-aware index keeps each bar's date in its own timezone (see
+        :func:`~stratopt.data._dates.parse_dates`), and a tz-aware ``start`` or ``end`` counts
+        as its own local date (``Timestamp("2010-01-04 00:00", tz="Asia/Tokyo")`` is
+        2010-01-04).
     max_gap
         Longest run of missing prices that is forward-filled (see
         :func:`~stratopt.data.validate_prices`).
