@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import venv
 from pathlib import Path
 
@@ -65,8 +68,66 @@ print(json.dumps({
 """
 
 
+def _current_environment_paths() -> list[str]:
+    """The folders this interpreter imports installed packages from, outside the repository."""
+    root = ROOT.resolve()
+    environment = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    found: list[str] = []
+    for entry in sys.path:
+        if not entry or not Path(entry).is_dir():
+            continue
+        path = Path(entry).resolve()
+        in_environment = any(path.is_relative_to(p) and p != root for p in environment)  # e.g. ROOT/.venv
+        if (path.is_relative_to(root) and not in_environment) or str(path) in found:
+            continue
+        found.append(str(path))
+    return found
+
+
+def _venv_borrowing_this_environment(env_dir: Path, env: dict[str, str]) -> Path:
+    """A venv whose own site-packages comes first, then this interpreter's packages.
+
+    ``system_site_packages=True`` would reach the *base* interpreter's packages, which inside a
+    virtual environment (or a CI runner's tool cache) are not the ones installed for the tests:
+    torch and pandas may be missing, setuptools old. A ``.pth`` file naming this interpreter's
+    own import folders gives the venv exactly the packages, pip and build backend the test suite
+    runs with, whatever kind of environment that is. Plain path lines in a ``.pth`` file do not
+    run the ``.pth`` files found there, so an editable install of stratopt stays invisible.
+    """
+    venv.create(env_dir, system_site_packages=False, with_pip=False, clear=True)
+    bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    python = bindir / ("python.exe" if os.name == "nt" else "python")
+    where = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    site_packages = Path(where.stdout.strip())
+    (site_packages / "zz_borrowed_test_environment.pth").write_text("\n".join(_current_environment_paths()) + "\n")
+    return python
+
+
+def _build_backend_problem() -> str | None:
+    """Why this environment cannot build stratopt offline, or None when it can."""
+    try:
+        setuptools_version = importlib.metadata.version("setuptools")
+        importlib.metadata.version("pip")
+    except importlib.metadata.PackageNotFoundError as exc:
+        return f"{exc.name} is not installed in this environment"
+    major = int(re.match(r"\d+", setuptools_version).group())  # type: ignore[union-attr]
+    if major < 68:
+        return f"setuptools {setuptools_version} is older than the build backend stratopt needs (>=68)"
+    return None
+
+
 @pytest.mark.slow
 def test_non_editable_install_in_a_fresh_venv_loads_bundled_data(tmp_path: Path) -> None:
+    problem = _build_backend_problem()
+    if problem:
+        pytest.skip(f"{problem}: pip install 'setuptools>=68' pip, then rerun (the build runs offline)")
     # Build from a copy, so the build leaves no build/ or *.egg-info in the shared checkout.
     source = tmp_path / "src"
     source.mkdir()
@@ -78,14 +139,15 @@ def test_non_editable_install_in_a_fresh_venv_loads_bundled_data(tmp_path: Path)
     shutil.copytree(ROOT / "stratopt", source / "stratopt", ignore=ignore)
     shutil.copytree(ROOT / "data", source / "data", ignore=ignore)
 
-    # System site-packages supply torch, pandas, pip and setuptools: no downloads. (A venv pip
-    # would also seed the venv with an old setuptools that cannot build without `wheel`.)
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, system_site_packages=True, with_pip=False)
-    bindir = env_dir / ("Scripts" if os.name == "nt" else "bin")
-    python = bindir / ("python.exe" if os.name == "nt" else "python")
-    clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    # This environment supplies torch, pandas, pip and setuptools (no downloads), the same way
+    # inside a venv, in CI and on a fresh machine; the venv's own site-packages gets stratopt.
+    clean_env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME") and not k.startswith("PIP_")
+    }
     clean_env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env_dir = tmp_path / "venv"
+    python = _venv_borrowing_this_environment(env_dir, clean_env)
+    bindir = python.parent
     install = subprocess.run(
         [
             str(python),
