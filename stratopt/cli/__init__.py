@@ -2,9 +2,14 @@
 
 Each subcommand lives in ``stratopt/cli/_<name>.py`` and exposes ``register(subparsers)``, which
 adds its parser and sets ``func(args) -> int`` as the parser default. Adding a subcommand is
-one line in :data:`_COMMANDS`. Bad input (any :class:`~stratopt.errors.StratoptError`,
-``ValueError`` or ``OSError``) ends as ``error: <message>`` on stderr and exit status 2, without
-a traceback; warnings print as ``warning: <message>``.
+one line in :data:`_COMMANDS`. The option groups they share are in ``_data.py`` (the price
+source), ``_options.py`` (loss and training) and ``_common.py`` (outputs and the ending).
+
+Building the parser imports neither torch nor pandas: subcommands import what they need inside
+their ``run`` function, so ``stratopt --help`` answers at once. Output paths are checked before
+a command runs. Bad input (any :class:`~stratopt.errors.StratoptError`, ``ValueError`` or
+``OSError``) ends as ``error: <message>`` on stderr and exit status 2, without a traceback;
+warnings print as ``warning: <message>``.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import sys
 import warnings
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from stratopt.cli import _compare_lr, _credit, _data, _fit, _gradient_flow, _landscape, _walk_forward
+from stratopt.cli._common import check_outputs
 from stratopt.cli._data import add_source_arguments, load_from_args
 from stratopt.errors import StratoptError, StratoptWarning
 
@@ -37,15 +44,30 @@ _COMMANDS: tuple[ModuleType, ...] = (
 EXIT_BAD_INPUT = 2
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("stratopt")
+        except PackageNotFoundError:  # a source tree that was never installed
+            number = "0.0.0+unknown"
+        parser.exit(message=f"{parser.prog} {number}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stratopt`` parser with every registered subcommand."""
-    from stratopt import __version__
-
     parser = argparse.ArgumentParser(
         prog="stratopt",
-        description="Tune trading-rule parameters by gradient descent, with walk-forward tests.",
+        description="Tune trading-rule parameters by gradient descent, with walk-forward tests. "
+        "'stratopt COMMAND --help' lists a command's options and their defaults.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     parser.add_argument(
         "-v",
         "--verbose",
@@ -68,6 +90,21 @@ def _show_warning(
     line: str | None = None,
 ) -> None:
     print(f"warning: {message}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    with warnings.catch_warnings():
+        # Only stratopt's own warnings concern the user; library deprecations are noise here.
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("default", StratoptWarning)
+        warnings.showwarning = _show_warning
+        try:
+            check_outputs(args)
+            return int(args.func(args))
+        except (StratoptError, ValueError, OSError) as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            print(f"error: {message}", file=sys.stderr)
+            return EXIT_BAD_INPUT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,14 +131,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:  # otherwise Python's last-resort handler prints warnings and errors only
         level = logging.INFO if args.verbose == 1 else logging.DEBUG
         logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s")
-    with warnings.catch_warnings():
-        # Only stratopt's own warnings concern the user; library deprecations are noise here.
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("default", StratoptWarning)
-        warnings.showwarning = _show_warning
-        try:
-            return int(args.func(args))
-        except (StratoptError, ValueError, OSError) as exc:
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            print(f"error: {message}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+    return _run(args)

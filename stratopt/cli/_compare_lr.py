@@ -3,110 +3,105 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 from typing import Any
 
-from stratopt.cli._data import add_source_arguments, load_from_args
+from stratopt.cli._common import (
+    Report,
+    add_command,
+    add_output_arguments,
+    finish,
+    load_data,
+    parse_floats,
+    save_figure,
+)
+from stratopt.cli._data import add_source_arguments
+from stratopt.cli._options import add_loss_arguments, add_training_arguments, loss_from_args, training_settings
 from stratopt.errors import ConfigError
-from stratopt.rules._registry import RULES, make_rule
 
 __all__ = ["DEFAULT_LRS", "DEFAULT_TICKER", "parse_floats", "register", "run"]
 
 #: The bundled data are 20 stocks; one keeps the comparison quick.
 DEFAULT_TICKER = "AAPL"
 DEFAULT_LRS = "1e-4,1e-3,1e-2,1e-1,1"
+#: Where the comparison's training differs from ``stratopt fit`` (compare_learning_rates' defaults).
+COMPARE_DEFAULTS: dict[str, Any] = {"optimizer": "sgd", "epochs": 300, "temperature": "0.5", "select": "last"}
+#: Fit settings the range test sets itself or that would cut it short.
+_NOT_FOR_RANGE_TEST = ("epochs", "schedule", "select", "tol", "validation", "early_stopping")
 
 
-def parse_floats(text: str, *, option: str) -> list[float]:
-    """``"1e-3,0.1"`` -> ``[0.001, 0.1]``; a bad item raises a ConfigError naming it."""
-    out = []
-    for item in text.split(","):
-        try:
-            out.append(float(item))
-        except ValueError:
-            raise ConfigError(
-                f"{option} item {item.strip()!r} is not a number; give a comma-separated list like 1e-3,1e-2,0.1"
-            ) from None
-    return out
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
+def register(subparsers: Any) -> None:
+    """Add the ``compare-lr`` subcommand."""
+    parser = add_command(
+        subparsers,
         "compare-lr",
         help="compare learning rates: verdict, speed and final Sharpe per rate",
         description="Train the same rule from the same start at each learning rate and print, per "
-        "rate, a verdict (good, too_slow, oscillating, diverged), the steps to 95% of the way to the best loss "
-        f"of all runs and the final soft and hard Sharpe ratios on train and validation days. "
-        f"Uses the bundled data ({DEFAULT_TICKER} unless --tickers or a SOURCE is given).",
+        "rate, a verdict (good, too_slow, oscillating, diverged), the steps to 95% of the way to the "
+        "best loss of all runs and the final soft and hard Sharpe ratios on train and validation days.",
     )
-    add_source_arguments(parser)
-    parser.add_argument(
-        "--lrs", default=DEFAULT_LRS, metavar="LIST", help=f"comma-separated learning rates (default {DEFAULT_LRS})"
-    )
-    parser.add_argument(
-        "--optimizer", default="sgd", choices=["sgd", "momentum", "adam", "rmsprop"], help="optimiser (default sgd)"
-    )
-    parser.add_argument("--epochs", type=int, default=300, help="optimiser steps per run (default 300)")
-    parser.add_argument("--rule", default="ma-crossover", choices=sorted(RULES), help="rule to train")
-    parser.add_argument(
+    add_source_arguments(parser, default_tickers=DEFAULT_TICKER)
+    group = parser.add_argument_group("learning rates")
+    group.add_argument("--lrs", default=DEFAULT_LRS, metavar="LIST", help="comma-separated learning rates")
+    group.add_argument(
         "--seeds",
         default="0",
         metavar="LIST",
         help="comma-separated seeds, one run each per rate (matter with --batch-days)",
     )
-    parser.add_argument("--batch-days", type=int, default=None, help="days per SGD window (default: full batch)")
-    parser.add_argument("--temperature", type=float, default=0.5, help="fixed softness of the rule (default 0.5)")
-    parser.add_argument("--validation", type=float, default=0.2, help="fraction of last days held out (default 0.2)")
-    parser.add_argument("--cost-bps", type=float, default=5.0, help="trading cost in basis points (default 5)")
-    parser.add_argument(
+    group.add_argument(
         "--range-test",
         action="store_true",
         help="also run Smith's learning-rate range test (from min(lrs)/10 to max(lrs)*10) and print its suggested rate",
     )
-    parser.add_argument("--plot", metavar="PATH", help="save the comparison figure (PNG)")
-    parser.add_argument("--range-plot", metavar="PATH", help="save the range-test figure (implies --range-test)")
-    parser.add_argument("--json", metavar="PATH", help="write the runs table, thresholds and config as JSON")
+    add_loss_arguments(parser)
+    add_training_arguments(
+        parser,
+        defaults=COMPARE_DEFAULTS,
+        exclude=("lr", "n_starts", "seed", "tol"),
+        helps={
+            "temperature": "softness of the rule: fixed by default; START,END anneals (which moves the loss by itself)"
+        },
+    )
+    add_output_arguments(
+        parser,
+        json_help="write the runs table, thresholds, settings (and the range test) as JSON",
+        plot_help="save the comparison figure",
+        plots={"--range-plot": "save the range-test figure (implies --range-test)"},
+    )
     parser.set_defaults(func=run)
+
+
+def _seeds(text: str) -> list[int]:
+    seeds = []
+    for s in parse_floats(text, option="--seeds"):
+        if not s.is_integer():
+            raise ConfigError(f"--seeds item {s!r} is not an integer")
+        seeds.append(int(s))
+    return seeds
 
 
 def run(args: argparse.Namespace) -> int:
     from stratopt.analysis import compare_learning_rates, lr_range_test
+    from stratopt.rules._registry import make_rule
 
-    if not args.source and args.tickers is None:
-        args.tickers = DEFAULT_TICKER
     lrs = parse_floats(args.lrs, option="--lrs")
-    seeds = []
-    for s in parse_floats(args.seeds, option="--seeds"):
-        if not s.is_integer():
-            raise ConfigError(f"--seeds item {s!r} is not an integer")
-        seeds.append(int(s))
-    prices = load_from_args(args)
+    seeds = _seeds(args.seeds)
     rule = make_rule(args.rule, seed=seeds[0])
-    common: dict[str, Any] = {"optimizer": args.optimizer, "cost_bps": args.cost_bps, "progress": False}
-    result = compare_learning_rates(
-        rule,
-        prices,
-        lrs,
-        epochs=args.epochs,
-        seeds=seeds,
-        batch_days=args.batch_days,
-        temperature=args.temperature,
-        validation=args.validation or None,
-        **common,
+    settings = {"loss": loss_from_args(args), **training_settings(args), "progress": False}
+    prices = load_data(args)
+    result = compare_learning_rates(rule, prices, lrs, seeds=seeds, **settings)
+    if not (args.range_test or args.range_plot):
+        return finish(args, result)
+    range_settings = {k: v for k, v in settings.items() if k not in _NOT_FOR_RANGE_TEST}
+    test = lr_range_test(rule, prices, lr_min=min(lrs) / 10, lr_max=max(lrs) * 10, **range_settings)
+    if args.range_plot:
+        save_figure(test.plot(), args.range_plot)
+    report = Report(
+        text=f"{result.summary()}\n\n{test.summary()}",
+        record=lambda: {
+            **result.to_dict(),
+            "range_test": {k: v for k, v in test.to_dict().items() if k != "table"},
+        },
+        figure=result.plot,
     )
-    print(result.summary())
-    record = result.to_dict()
-    if args.range_test or args.range_plot:
-        test = lr_range_test(
-            rule, prices, lr_min=min(lrs) / 10, lr_max=max(lrs) * 10, temperature=args.temperature, **common
-        )
-        print(test.summary())
-        record["range_test"] = {k: v for k, v in test.to_dict().items() if k != "table"}
-        if args.range_plot:
-            test.plot().savefig(args.range_plot, dpi=110)
-    if args.json:
-        Path(args.json).write_text(json.dumps(record, indent=2))
-    if args.plot:
-        result.plot().savefig(args.plot, dpi=110)
-    return 0
+    return finish(args, report)

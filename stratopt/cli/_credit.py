@@ -1,90 +1,94 @@
-"""``stratopt credit``: which parameters, days and trades drive the gradient of the Sharpe ratio."""
+"""``stratopt credit``: which parameters, days and trades drive the gradient of the objective."""
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+from typing import Any
 
-from stratopt.cli._data import add_source_arguments, load_from_args
+from stratopt.cli._common import Report, add_command, add_output_arguments, finish, load_data, parse_assignments
+from stratopt.cli._data import add_source_arguments
+from stratopt.cli._options import (
+    add_loss_arguments,
+    add_training_arguments,
+    loss_from_args,
+    rule_from_args,
+    tuner_from_args,
+)
 from stratopt.errors import ConfigError
-from stratopt.objectives import OBJECTIVES
-from stratopt.rules._registry import RULES, make_rule
 
 __all__ = ["parse_assignments", "register", "run"]
 
 
-def parse_assignments(items: list[str] | None) -> dict[str, float]:
-    """``["fast=30", "slow=120"]`` -> ``{"fast": 30.0, "slow": 120.0}``."""
-    out: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ConfigError(f"--param {item!r} must look like NAME=VALUE, e.g. --param fast=30") from None
-    return out
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
+def register(subparsers: Any) -> None:
+    """Add the ``credit`` subcommand."""
+    parser = add_command(
+        subparsers,
         "credit",
-        help="attribute the Sharpe gradient to parameters, days and trades",
-        description="Compute each parameter's gradient of the soft Sharpe ratio and its sensitivity "
-        "(change of the Sharpe for +1%% of the value), split exactly into contributions of each "
-        "day and asset, and print the parameter table and the days that push each parameter most. "
-        "Days are labelled with the date the position is decided; it earns the next day's return.",
+        help="attribute the objective's gradient to parameters, days and trades",
+        description="Compute each parameter's gradient of the soft objective (the Sharpe ratio by "
+        "default) and its sensitivity (change of the objective for +1% of the value), split exactly "
+        "into contributions of each day and asset, and print the parameter table and the days that "
+        "push each parameter most. Days are labelled with the date the position is decided; it earns "
+        "the next day's return. With --epochs N the rule is trained first.",
     )
     add_source_arguments(parser)
-    parser.add_argument("--rule", default="ma-crossover", choices=sorted(RULES), help="rule to explain")
-    parser.add_argument(
+    group = parser.add_argument_group("credit")
+    group.add_argument(
         "--param",
         action="append",
         metavar="NAME=VALUE",
-        help="set a parameter in natural units before explaining (repeatable), e.g. fast=30",
+        help="set a parameter in natural units before explaining (repeatable), e.g. fast=30 (default: the rule's)",
     )
-    parser.add_argument(
-        "--fit-epochs",
-        type=int,
-        default=0,
-        metavar="N",
-        help="train the rule for N epochs first (adam, defaults of 'stratopt fit'); 0 explains it as set",
+    group.add_argument(
+        "--temperature",
+        type=float,
+        default=0.1,
+        metavar="T",
+        help="softness of the explained rule, > 0; a fit anneals from max(1, T) down to T",
     )
-    parser.add_argument("--objective", default="sharpe", choices=sorted(OBJECTIVES), help="objective to attribute")
-    parser.add_argument("--temperature", type=float, default=0.1, help="softness of the rule, > 0 (default 0.1)")
-    parser.add_argument("--cost-bps", type=float, default=5.0, help="trading cost in basis points (default 5)")
-    parser.add_argument("--top", type=int, default=10, help="days and trades listed per parameter (default 10)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the neural policy's weights and of the fit")
-    parser.add_argument("--json", metavar="PATH", help="write the parameter table, top days and trades as JSON")
-    parser.add_argument("--plot", metavar="PATH", help="save the credit figure (PNG)")
+    group.add_argument("--top", type=int, default=10, metavar="N", help="days and trades listed per parameter")
+    add_loss_arguments(parser)
+    add_training_arguments(
+        parser,
+        defaults={"epochs": 0},
+        exclude=("temperature",),
+        aliases={"epochs": ("--fit-epochs",)},
+        helps={
+            "rule": "rule to explain, by its name (an unknown name lists all)",
+            "epochs": "train the rule for N epochs first (0: explain it as set)",
+            "seed": "seed of a neural policy's weights and of the fit (default: none)",
+        },
+    )
+    add_output_arguments(
+        parser,
+        json_help="write the parameter table, top days and trades (and the fit) as JSON",
+        plot_help="save the credit figure",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from stratopt.analysis import credit_assignment
 
-    prices = load_from_args(args)
-    rule = make_rule(args.rule, seed=args.seed)
-    values = parse_assignments(args.param)
+    if args.epochs < 0:
+        raise ConfigError(f"--epochs {args.epochs} must be >= 0")
+    rule = rule_from_args(args)
+    values = parse_assignments(args.param, option="--param")
     if values:
         rule.set_params(values)
-    if args.fit_epochs < 0:
-        raise ConfigError(f"--fit-epochs {args.fit_epochs} must be >= 0")
-    if args.fit_epochs:
-        from stratopt.training import fit
-
-        result = fit(rule, prices, epochs=args.fit_epochs, cost_bps=args.cost_bps, seed=args.seed)
-        trained = ", ".join(f"{k}={v:.4g}" for k, v in result.params.items())
-        print(f"trained for {len(result.history)} epochs ({result.status})" + (f": {trained}" if trained else ""))
-        rule = result.rule
+    loss = loss_from_args(args)
+    tuner = None
+    if args.epochs:
+        tuner = tuner_from_args(args, rule, loss, temperature=(max(1.0, args.temperature), args.temperature))
+    prices = load_data(args)
+    fitted = tuner.fit(prices) if tuner is not None else None
     credit = credit_assignment(
-        rule, prices, objective=args.objective, temperature=args.temperature, cost_bps=args.cost_bps, top=args.top
+        fitted.rule if fitted else rule, prices, loss=loss, temperature=args.temperature, top=args.top
     )
-    print(credit.summary(rows=args.top))
-    if args.json:
-        Path(args.json).write_text(json.dumps(credit.to_dict(), indent=2))
-    if args.plot:
-        credit.plot().savefig(args.plot, dpi=110)
-    return 0
+    text = credit.summary(rows=args.top)
+    if fitted is not None:
+        trained = ", ".join(f"{k}={v:.4g}" for k, v in fitted.params.items())
+        text = f"trained for {len(fitted.history)} epochs ({fitted.status})" + (f": {trained}" if trained else "")
+        text += "\n\n" + credit.summary(rows=args.top)
+    record = (lambda: {**credit.to_dict(), "fit": fitted.to_dict()}) if fitted else credit.to_dict
+    return finish(args, Report(text=text, record=record, figure=credit.plot))

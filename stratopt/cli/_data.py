@@ -7,64 +7,82 @@ Also home of the SOURCE arguments that every subcommand reading prices shares
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from stratopt.cli._common import add_command
 
-from stratopt.data import DEFAULT_MAX_GAP, datasets, load_prices
+if TYPE_CHECKING:
+    import pandas as pd
 
-__all__ = ["add_source_arguments", "load_from_args", "register", "summarize"]
+__all__ = ["DEFAULT_MAX_GAP", "DEFAULT_SOURCE", "add_source_arguments", "describe", "load_from_args", "register"]
+
+#: The data every command reads when no SOURCE is given.
+DEFAULT_SOURCE = "sp500"
+#: Same value as ``stratopt.data.DEFAULT_MAX_GAP`` (a test keeps them equal); repeated here so
+#: that building the parser does not import the data package and pandas.
+DEFAULT_MAX_GAP = 5
 
 
-def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+def add_source_arguments(parser: argparse.ArgumentParser, *, default_tickers: str | None = None) -> None:
     """Add ``SOURCE...``, ``--tickers``, ``--start``, ``--end`` and friends to ``parser``.
 
-    Read the prices back with :func:`load_from_args`.
+    ``default_tickers`` are the tickers kept when neither a SOURCE nor ``--tickers`` is given
+    (None: all of the bundled sp500). Read the prices back with :func:`load_from_args`.
     """
+    default = f"{DEFAULT_SOURCE}, {default_tickers} only" if default_tickers else f"{DEFAULT_SOURCE}, all its stocks"
     parser.add_argument(
         "source",
         nargs="*",
         metavar="SOURCE",
-        help="bundled dataset (sp500, sp500-index; default sp500), 'yfinance', "
-        "a CSV file, a folder of CSV files, or several files",
+        help="bundled dataset (sp500, sp500-index), 'yfinance', a CSV file, a folder of CSV files, "
+        f"or several files (default: {default})",
     )
-    parser.add_argument(
+    group = parser.add_argument_group("data")
+    group.add_argument(
         "--tickers",
         metavar="LIST",
-        help="tickers to keep, comma-separated (required for yfinance), e.g. AAPL,MSFT",
+        help="tickers to keep, comma-separated (required for yfinance), e.g. AAPL,MSFT "
+        f"(default: {default_tickers + ' with the bundled data, else all' if default_tickers else 'all'})",
     )
-    parser.add_argument("--start", metavar="DATE", help="first date, e.g. 2010-01-01")
-    parser.add_argument("--end", metavar="DATE", help="last date (inclusive)")
-    parser.add_argument(
+    group.add_argument("--start", metavar="DATE", help="first date, e.g. 2010-01-01 (default: the first)")
+    group.add_argument("--end", metavar="DATE", help="last date, inclusive (default: the last)")
+    group.add_argument(
         "--max-gap",
         type=int,
         default=DEFAULT_MAX_GAP,
         metavar="DAYS",
-        help=f"longest run of missing prices to forward-fill (default {DEFAULT_MAX_GAP})",
+        help="longest run of missing prices to forward-fill",
     )
-    parser.add_argument(
+    group.add_argument(
         "--cache-dir",
         metavar="DIR",
         help="yfinance cache folder (default: $STRATOPT_DATA, else the user cache folder)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--refresh",
         action="store_true",
         help="yfinance: download even when a fresh cached copy exists",
     )
+    parser.set_defaults(default_tickers=default_tickers)
 
 
 def load_from_args(args: argparse.Namespace) -> pd.DataFrame:
     """Load the prices named by the arguments of :func:`add_source_arguments`."""
-    sources: list[str] = list(args.source) or ["sp500"]
+    import datetime as dt
+
+    from stratopt.data import load_prices
+
+    sources: list[str] = list(args.source) or [DEFAULT_SOURCE]
     source: Any = sources[0] if len(sources) == 1 else sources
+    tickers = args.tickers
+    if tickers is None and not args.source:
+        tickers = getattr(args, "default_tickers", None)
     extra: dict[str, Any] = {}
     if args.refresh:
         extra["max_age"] = dt.timedelta(0)
     return load_prices(
         source,
-        tickers=args.tickers,
+        tickers=tickers,
         start=args.start,
         end=args.end,
         max_gap=args.max_gap,
@@ -73,8 +91,19 @@ def load_from_args(args: argparse.Namespace) -> pd.DataFrame:
     )
 
 
+def describe(args: argparse.Namespace, prices: pd.DataFrame) -> str:
+    """``"sp500: 2 tickers, 1509 rows, 2001-01-02 to 2006-12-29"``."""
+    name = " ".join(args.source) or DEFAULT_SOURCE
+    return (
+        f"{name}: {prices.shape[1]} tickers, {prices.shape[0]} rows, "
+        f"{prices.index[0]:%Y-%m-%d} to {prices.index[-1]:%Y-%m-%d}"
+    )
+
+
 def summarize(prices: pd.DataFrame) -> pd.DataFrame:
     """One row per ticker: first and last date with a price, rows with a price, missing values."""
+    import pandas as pd
+
     valid = prices.notna()
     first = valid.idxmax()
     last = valid.iloc[::-1].idxmax()
@@ -90,22 +119,20 @@ def summarize(prices: pd.DataFrame) -> pd.DataFrame:
 
 def _run(args: argparse.Namespace) -> int:
     if args.list:
+        from stratopt.data import datasets
+
         print(datasets().to_string())
         return 0
     prices = load_from_args(args)
-    name = " ".join(args.source) or "sp500"
-    print(
-        f"{name}: {prices.shape[1]} tickers, {prices.shape[0]} rows, "
-        f"{prices.index[0]:%Y-%m-%d} to {prices.index[-1]:%Y-%m-%d}, "
-        f"{int(prices.isna().to_numpy().sum())} missing values (before listing)"
-    )
+    print(f"{describe(args, prices)}, {int(prices.isna().to_numpy().sum())} missing values (before listing)")
     print(summarize(prices).to_string())
     return 0
 
 
 def register(subparsers: Any) -> None:
     """Add the ``data`` subcommand."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "data",
         help="load prices and print a summary",
         description="Load and validate prices, then print one line per ticker "

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+from typing import Any
 
-from stratopt.cli._data import add_source_arguments, load_from_args
+from stratopt.cli._common import add_command, add_output_arguments, finish, load_data
+from stratopt.cli._data import add_source_arguments
+from stratopt.cli._options import add_loss_arguments, loss_from_args
 from stratopt.errors import ConfigError
 
 __all__ = ["parse_depths", "register", "run"]
@@ -29,25 +30,29 @@ def parse_depths(text: str) -> list[int]:
     return depths
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
+def register(subparsers: Any) -> None:
+    """Add the ``gradient-flow`` subcommand."""
+    parser = add_command(
+        subparsers,
         "gradient-flow",
         help="show vanishing gradients: per-layer gradient norms of MLP policies",
         description="Build freshly initialised MLP policies of several depths and activations on the "
         "prices' lagged-return features and print the first layer's gradient norm of the soft "
-        "Sharpe ratio for each. About a minute on all 20 bundled stocks; --start 2015 is faster.",
+        "objective for each. About a minute on all 20 bundled stocks; --start 2015 is faster.",
     )
     add_source_arguments(parser)
-    parser.add_argument("--depths", default="2-10", help="layer counts, a range or a list (default 2-10)")
-    parser.add_argument(
-        "--activations",
-        default=",".join(_ACTIVATIONS),
-        help="comma-separated, from sigmoid, tanh, relu (default all three)",
+    group = parser.add_argument_group("policies")
+    group.add_argument("--depths", default="2-10", help="layer counts, a range or a list")
+    group.add_argument(
+        "--activations", default=",".join(_ACTIVATIONS), help="comma-separated, from sigmoid, tanh, relu"
     )
-    parser.add_argument("--width", type=int, default=32, help="hidden width (default 32)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the weights (default 0)")
-    parser.add_argument("--json", metavar="PATH", help="write the tidy table as JSON")
-    parser.add_argument("--plot", metavar="PATH", help="save the gradient norm by layer figure (PNG)")
+    group.add_argument("--width", type=int, default=32, help="hidden width")
+    group.add_argument("--temperature", type=float, default=1.0, metavar="T", help="softness of the policies, > 0")
+    group.add_argument("--seed", type=int, default=0, help="seed of the weights")
+    add_loss_arguments(parser, penalties=False)
+    add_output_arguments(
+        parser, json_help="write the tidy table as JSON", plot_help="save the gradient norm by layer figure"
+    )
     parser.set_defaults(func=run)
 
 
@@ -60,17 +65,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--activations {args.activations!r}: use a comma-separated subset of {list(_ACTIVATIONS)}")
     if args.width < 1:
         raise ConfigError(f"--width {args.width} must be a positive integer, e.g. 32")
-    prices = load_from_args(args)
+    depths = parse_depths(args.depths)
+    loss = loss_from_args(args)
     sweep = gradient_flow_sweep(
-        prices,
-        depths=parse_depths(args.depths),
-        activations=activations,  # type: ignore[arg-type]
+        load_data(args),
+        depths=depths,
+        activations=activations,
         width=args.width,
         seed=args.seed,
+        temperature=args.temperature,
+        loss=loss,
     )
-    print(sweep.summary())
-    if args.json:
-        Path(args.json).write_text(json.dumps(sweep.to_dict(), indent=2))
-    if args.plot:
-        sweep.plot().savefig(args.plot, dpi=110)
-    return 0
+    return finish(args, sweep)

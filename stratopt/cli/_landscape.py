@@ -3,93 +3,108 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from stratopt.cli._data import add_source_arguments, load_from_args
-from stratopt.cli._fit import add_training_arguments
-from stratopt.rules._registry import make_rule
+from stratopt.cli._common import Report, add_command, add_output_arguments, finish, load_data
+from stratopt.cli._data import add_source_arguments
+from stratopt.cli._options import (
+    add_loss_arguments,
+    add_training_arguments,
+    loss_from_args,
+    rule_from_args,
+    tuner_from_args,
+)
+from stratopt.errors import ConfigError
 
-__all__ = ["register", "run"]
+if TYPE_CHECKING:
+    from stratopt.rules import Rule
+
+__all__ = ["DEFAULT_TICKER", "register", "run"]
 
 #: One stock keeps the default landscape quick and its surface easy to read.
 DEFAULT_TICKER = "AAPL"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
+def register(subparsers: Any) -> None:
+    """Add the ``landscape`` subcommand."""
+    parser = add_command(
+        subparsers,
         "landscape",
         help="soft and hard loss over a grid of two parameters, with critical points",
         description="Evaluate the rule's loss over a grid of two parameters (the others held at "
         "their defaults) in batched passes, report local minima, saddles and plateaus and the "
-        f"grid's best point, on the bundled data ({DEFAULT_TICKER} unless --tickers or a SOURCE "
-        "is given). --trajectory also fits the rule from its default start and compares where "
-        "gradient descent ended with the grid's best point.",
+        "grid's best point. --trajectory also fits the rule from its default start (the training "
+        "options apply to that fit) and compares where gradient descent ended with the grid's best point.",
     )
-    add_source_arguments(parser)
-    add_training_arguments(parser)
-    parser.set_defaults(epochs=100)
-    parser.add_argument("--x", default="fast", help="parameter on the x axis (default fast)")
-    parser.add_argument("--y", default="slow", help="parameter on the y axis (default slow)")
-    parser.add_argument("--grid", type=int, default=60, help="points per axis (default 60)")
-    parser.add_argument(
+    add_source_arguments(parser, default_tickers=DEFAULT_TICKER)
+    group = parser.add_argument_group("grid")
+    group.add_argument("--x", metavar="PARAM", help="parameter on the x axis (default: the rule's first)")
+    group.add_argument("--y", metavar="PARAM", help="parameter on the y axis (default: the rule's second)")
+    group.add_argument("--grid", type=int, default=60, metavar="N", help="points per axis")
+    group.add_argument(
         "--spacing",
         default="auto",
         choices=["auto", "linear", "log"],
-        help="grid spacing (default auto: log for windows in days)",
+        help="grid spacing; auto: log for windows in days",
     )
-    parser.add_argument("--temperature", type=float, default=0.1, help="temperature of the soft surface (default 0.1)")
-    parser.add_argument("--surface", default="soft", choices=["soft", "hard"], help="surface to plot (default soft)")
-    parser.add_argument(
-        "--trajectory", action="store_true", help="fit the rule (no validation hold-out) and overlay its path"
+    group.add_argument(
+        "--temperature",
+        type=float,
+        default=0.1,
+        metavar="T",
+        help="temperature of the soft surface; --trajectory anneals its fit from max(1, T) down to T",
     )
-    parser.add_argument("--plot", metavar="PATH", help="save the surface and contour figure (PNG)")
-    parser.add_argument("--json", metavar="PATH", help="write grids, surfaces, critical points as JSON")
+    group.add_argument("--surface", default="soft", choices=["soft", "hard"], help="surface to plot")
+    group.add_argument(
+        "--trajectory",
+        action="store_true",
+        help="fit the rule on all days (no validation hold-out) and overlay its path",
+    )
+    add_loss_arguments(parser)
+    add_training_arguments(parser, defaults={"epochs": 100}, exclude=("temperature", "validation"))
+    add_output_arguments(
+        parser,
+        json_help="write grids, surfaces, critical points (and the fit) as JSON",
+        plot_help="save the surface and contour figure",
+    )
     parser.set_defaults(func=run)
+
+
+def _axes(args: argparse.Namespace, rule: Rule) -> tuple[str, str]:
+    """``--x`` and ``--y``, by default the rule's first two parameters."""
+    names = list(rule.params)
+    if (args.x is None or args.y is None) and len(names) < 2:
+        raise ConfigError(f"{type(rule).__name__} has parameters {names}; name two with --x and --y")
+    x = args.x if args.x is not None else names[0]
+    y = args.y if args.y is not None else next(n for n in names if n != x)
+    return x, y
 
 
 def run(args: argparse.Namespace) -> int:
     from stratopt.analysis import loss_landscape
-    from stratopt.training import fit
 
-    if not args.source and args.tickers is None:
-        args.tickers = DEFAULT_TICKER
-    prices = load_from_args(args)
-    rule = make_rule(args.rule, seed=args.seed)
-    land = loss_landscape(
-        rule,
-        prices,
-        args.x,
-        args.y,
-        grid=args.grid,
-        spacing=args.spacing,
-        temperature=args.temperature,
-        cost_bps=args.cost_bps,
-    )
-    result = None
+    rule = rule_from_args(args)
+    loss = loss_from_args(args)
+    tuner = None
     if args.trajectory:
         # the fit sees the landscape's days and ends its annealing at the landscape's temperature
-        result = fit(
-            rule,
-            prices,
-            validation=None,
-            temperature=(max(1.0, args.temperature), args.temperature),
-            optimizer=args.optimizer,
-            lr=args.lr,
-            epochs=args.epochs,
-            n_starts=args.n_starts,
-            batch_days=args.batch_days,
-            cost_bps=args.cost_bps,
-            seed=args.seed,
-        )
-    print(land.summary(result))
-    if args.json:
-        record = land.to_dict()
-        if result is not None:
-            compare = land.compare(result)
-            record["compare"] = json.loads(compare.reset_index().to_json(orient="records"))
-            record["fit"] = result.to_dict()
-        Path(args.json).write_text(json.dumps(record, indent=2))
-    if args.plot:
-        land.plot(result, surface=args.surface).savefig(args.plot, dpi=110)
-    return 0
+        t = args.temperature
+        tuner = tuner_from_args(args, rule, loss, validation=None, temperature=(max(1.0, t), t))
+    x, y = _axes(args, rule)
+    prices = load_data(args)
+    land = loss_landscape(
+        rule, prices, x, y, grid=args.grid, spacing=args.spacing, temperature=args.temperature, loss=loss
+    )
+    fitted = tuner.fit(prices) if tuner is not None else None
+
+    def record() -> dict[str, Any]:
+        out = land.to_dict()
+        if fitted is not None:
+            out["compare"] = land.compare(fitted)  # a table: one record per row
+            out["fit"] = fitted.to_dict()
+        return out
+
+    report = Report(
+        text=land.summary(fitted), record=record, figure=lambda: land.plot(trajectory=fitted, surface=args.surface)
+    )
+    return finish(args, report)

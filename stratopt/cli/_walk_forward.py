@@ -3,37 +3,74 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
+from typing import Any
 
-from stratopt.cli._data import add_source_arguments, load_from_args
-from stratopt.cli._fit import add_training_arguments
-from stratopt.rules._registry import make_rule
+from stratopt.cli._common import add_command, add_output_arguments, finish, load_data
+from stratopt.cli._data import add_source_arguments
+from stratopt.cli._options import (
+    add_loss_arguments,
+    add_training_arguments,
+    loss_from_args,
+    rule_from_args,
+    tuner_from_args,
+)
 
-__all__ = ["register"]
+__all__ = ["register", "run"]
+
+#: Where walk-forward's training differs from ``stratopt fit``: four starts per fold, 100
+#: epochs, reproducible, and the whole train window trains (no validation hold-out).
+WALK_FORWARD_DEFAULTS: dict[str, Any] = {"n_starts": 4, "epochs": 100, "seed": 0, "validation": "0"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
+def register(subparsers: Any) -> None:
+    """Add the ``walk-forward`` subcommand."""
+    parser = add_command(
+        subparsers,
         "walk-forward",
         help="refit a rule on rolling windows and trade it out of sample (the main job)",
         description="Fit the rule on each train window, trade the hard rule on the following test "
         "window, and print the fold table, the stitched out-of-sample performance against "
         "buy-and-hold and the untuned rule, the deflated Sharpe ratio and the probability of "
-        "backtest overfitting.",
+        "backtest overfitting. Test windows use the same loss options as training.",
     )
     add_source_arguments(parser)
-    add_training_arguments(parser)
-    parser.set_defaults(n_starts=4, epochs=100, seed=0)
-    parser.add_argument("--train", default="5Y", help="train window: trading days or 5Y, 18M, ... (default 5Y)")
-    parser.add_argument("--test", default="1Y", help="test window (default 1Y)")
-    parser.add_argument("--step", default=None, help="distance between folds (default: the test window)")
-    parser.add_argument("--anchored", action="store_true", help="expanding train window from the first date")
-    parser.add_argument("--purge", type=int, default=0, help="days dropped between train and test")
-    parser.add_argument("--embargo", type=int, default=0, help="days after each test kept out of later trains")
-    parser.add_argument("--json", metavar="PATH", help="write folds, metrics, baselines, regimes, DSR, PBO as JSON")
-    parser.add_argument("--plot", metavar="PATH", help="save the walk-forward figure (PNG)")
+    _add_split_arguments(parser)
+    add_loss_arguments(parser)
+    add_training_arguments(
+        parser,
+        defaults=WALK_FORWARD_DEFAULTS,
+        helps={"seed": "seed of the random starts; fold k uses SEED + k"},
+    )
+    add_output_arguments(
+        parser,
+        json_help="write folds, metrics, baselines, regimes, DSR, PBO and settings as JSON",
+        plot_help="save the walk-forward figure",
+    )
     parser.set_defaults(func=run)
+
+
+def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("folds")
+    group.add_argument("--train", default="5Y", help="train window: trading days, or a span such as 5Y, 18M, 26W")
+    group.add_argument("--test", default="1Y", help="test window, as --train")
+    group.add_argument("--step", help="distance between folds, as --train (default: the test window)")
+    group.add_argument("--anchored", action="store_true", help="expanding train window from the first date")
+    group.add_argument("--purge", type=int, default=0, metavar="DAYS", help="days dropped between train and test")
+    group.add_argument(
+        "--embargo", type=int, default=0, metavar="DAYS", help="days after each test kept out of later trains"
+    )
+    group.add_argument(
+        "--no-warm-start",
+        dest="warm_start",
+        action="store_false",
+        help="start every fold from the rule's defaults, not from the previous fold's fit",
+    )
+    group.add_argument(
+        "--n-trials",
+        type=int,
+        metavar="N",
+        help="configurations tried, for the deflated Sharpe ratio (default: starts x folds)",
+    )
 
 
 def _size(text: str | None) -> int | str | None:
@@ -45,7 +82,7 @@ def _size(text: str | None) -> int | str | None:
 def run(args: argparse.Namespace) -> int:
     from stratopt.model_selection import WalkForward, walk_forward
 
-    prices = load_from_args(args)
+    tuner = tuner_from_args(args, rule_from_args(args), loss_from_args(args))
     splitter = WalkForward(
         _size(args.train),
         _size(args.test),
@@ -55,19 +92,12 @@ def run(args: argparse.Namespace) -> int:
         embargo=args.embargo,
         reduce_test=True,
     )
-    fit_kwargs = {"optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs, "batch_days": args.batch_days}
     result = walk_forward(
-        make_rule(args.rule, seed=args.seed),
-        prices,
+        tuner,
+        load_data(args),
         splitter,
-        fit_kwargs=fit_kwargs,
-        n_starts=args.n_starts,
-        seed=args.seed,
-        cost_bps=args.cost_bps,
+        warm_start=args.warm_start,
+        n_trials=args.n_trials,
+        progress=False if args.quiet else None,
     )
-    print(result.summary())
-    if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
-    if args.plot:
-        result.plot().savefig(args.plot, dpi=110)
-    return 0
+    return finish(args, result)
