@@ -53,3 +53,14 @@ class DivergenceWarning(StratoptWarning):
 
 class DataRepairWarning(StratoptWarning):
     """A price table was repaired (rows dropped, dates re-ordered or normalised, gaps filled)."""
+
+
+class SuspiciousPriceWarning(StratoptWarning):
+    """A price move that looks like a data fault: a one-day spike, an unadjusted split, a huge jump."""
+
+
+class CorruptCacheError(DataUnavailableError):
+    """A cached copy exists but cannot be read, and no fresh download replaced it."""
+
+
+__all__ += ["CorruptCacheError", "SuspiciousPriceWarning"]

@@ -2,7 +2,8 @@
 
 Every loader returns a DataFrame with a tz-naive, sorted, unique ``DatetimeIndex`` named
 ``date`` and one ``float64`` column of adjusted close per ticker (column index ``ticker``).
-NaN appears only before a ticker's first price.
+NaN appears only before a ticker's first price. Price jumps that look like data faults (a
+one-day spike, an unadjusted split) are reported with :class:`SuspiciousPriceWarning`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from stratopt.data._cache import check_ticker, resolve_cache_dir
 from stratopt.data._load import PriceSource, load_prices, parse_tickers
 from stratopt.data._validate import DEFAULT_MAX_GAP, DataRepairWarning, validate_prices
 from stratopt.data._yfinance import DEFAULT_MAX_AGE, Downloader
+from stratopt.errors import SuspiciousPriceWarning
 
 __all__ = [
     "DEFAULT_MAX_AGE",
@@ -19,6 +21,7 @@ __all__ = [
     "DataRepairWarning",
     "Downloader",
     "PriceSource",
+    "SuspiciousPriceWarning",
     "check_ticker",
     "datasets",
     "load_prices",

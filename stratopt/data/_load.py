@@ -14,6 +14,7 @@ import pandas as pd
 from stratopt.data._bundled import BUNDLED, read_bundled
 from stratopt.data._csv import read_csv_prices
 from stratopt.data._dates import check_date_format
+from stratopt.data._jumps import OnJump, check_on_jump
 from stratopt.data._names import check_ticker_names, invisible_characters
 from stratopt.data._validate import DEFAULT_MAX_GAP, validate_prices
 from stratopt.data._yfinance import DEFAULT_MAX_AGE, Downloader, close_from_frame, load_yfinance
@@ -39,6 +40,7 @@ def load_prices(
     max_age: dt.timedelta = DEFAULT_MAX_AGE,
     downloader: Downloader | None = None,
     date_format: str | None = None,
+    on_jump: OnJump = "warn",
 ) -> pd.DataFrame:
     """Load daily adjusted close prices from any supported source, validated.
 
@@ -77,6 +79,10 @@ def load_prices(
         dates such as ``02/01/2011`` are read day first or month first only when the labels
         settle the order (a day above 12, dates in sequence, no weekend dates); otherwise
         a DataError asks for ``date_format``.
+    on_jump
+        Price jumps that look like data faults (a one-day spike, an unadjusted split):
+        ``"warn"`` (default), ``"raise"`` or ``"ignore"`` (see
+        :func:`~stratopt.data.validate_prices`).
 
     Returns
     -------
@@ -110,6 +116,7 @@ def load_prices(
         raise ConfigError(f"start={first:%Y-%m-%d} is after end={last:%Y-%m-%d}: swap them")
     _check_source(source)
     date_format = check_date_format(date_format)
+    on_jump = check_on_jump(on_jump)
     wanted = None if tickers is None else parse_tickers(tickers)
     if isinstance(source, pd.DataFrame):
         # A yf.download(...) result can be passed as it is: take its adjusted close.
@@ -144,7 +151,7 @@ def load_prices(
         if not isinstance(raw.columns, pd.MultiIndex):
             raw = raw.set_axis(check_ticker_names(raw.columns, source=label), axis=1)
         raw = raw[_select([str(c) for c in raw.columns], wanted, label)]
-    prices = validate_prices(raw, max_gap=max_gap, source=label, date_format=date_format)
+    prices = validate_prices(raw, max_gap=max_gap, source=label, date_format=date_format, on_jump=on_jump)
     return _window(prices, first, last, label)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from stratopt.data._dates import check_date_format, parse_dates
+from stratopt.data._jumps import OnJump, check_jumps, check_on_jump
 from stratopt.data._names import check_ticker_names
 from stratopt.data._report import day as _day
 from stratopt.data._report import repair as _repair
@@ -45,6 +46,7 @@ def validate_prices(
     max_gap: int = DEFAULT_MAX_GAP,
     source: str | None = None,
     date_format: str | None = None,
+    on_jump: OnJump = "warn",
 ) -> pd.DataFrame:
     """Check a price table and bring it into stratopt's canonical form.
 
@@ -62,6 +64,11 @@ def validate_prices(
         strftime pattern of text dates in the index, e.g. ``"%d/%m/%Y"``; by default numeric
         dates are read day first or month first by evidence (see
         :func:`~stratopt.data._dates.parse_dates`) and ISO or other forms are inferred.
+    on_jump
+        What to do about price jumps that look like data faults (a one-day spike, a move to
+        within 1% of a split ratio, a fourfold move; see :mod:`stratopt.data._jumps`):
+        ``"warn"`` (one :class:`~stratopt.errors.SuspiciousPriceWarning` naming each ticker and
+        date), ``"raise"`` (a DataError) or ``"ignore"``.
 
     Returns
     -------
@@ -73,7 +80,7 @@ def validate_prices(
     DataError
         Duplicated dates, non-numeric columns, zero/negative/infinite prices, a ticker with no
         price at all, or a gap longer than ``max_gap``; each message names the ticker and date.
-        Ticker names holding invisible characters (``"X\\u200bOM"``), or equal once the spaces
+        Suspicious jumps when ``on_jump="raise"``. Ticker names holding invisible characters (``"X\\u200bOM"``), or equal once the spaces
         around them are stripped (see :mod:`stratopt.data._names`).
         Dates like ``02/01/2011`` whose day/month order cannot be told apart (pass
         ``date_format``).
@@ -84,6 +91,9 @@ def validate_prices(
         Rows whose date does not parse were dropped (with their count), rows were sorted,
         dates were read day first (the format used is named), spaces around ticker names were
         stripped, or gaps were forward-filled.
+    SuspiciousPriceWarning
+        Price jumps that look like data faults (``on_jump="warn"``), each named by ticker and
+        date in one warning.
 
     Notes
     -----
@@ -110,6 +120,7 @@ def validate_prices(
     if isinstance(max_gap, bool) or not isinstance(max_gap, (int, np.integer)) or max_gap < 0:
         raise DataError(f"max_gap must be an integer >= 0, got {max_gap!r}")
     date_format = check_date_format(date_format)
+    on_jump = check_on_jump(on_jump)
     if prices.shape[1] == 0:
         raise DataError(f"the price table{_where(source)} has no ticker columns")
     frame = _clean_columns(prices, source)
@@ -117,6 +128,7 @@ def validate_prices(
     frame = _to_float(frame, source)
     _check_values(frame, source)
     frame = _fill_gaps(frame, int(max_gap), source)
+    check_jumps(frame, on_jump=on_jump, source=source)
     frame.index.name = "date"
     frame.index.freq = None
     frame.columns.name = "ticker"

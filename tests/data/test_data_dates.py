@@ -129,7 +129,7 @@ def test_dots_and_two_digit_years(tmp_path: Path) -> None:
 
 def test_long_file_with_day_first_dates(tmp_path: Path) -> None:
     dates = pd.bdate_range("2011-01-03", periods=20)
-    rows = [f"{d:%d/%m/%Y},{t},{p}" for t, base in (("AAA", 10.0), ("BBB", 20.0)) for p, d in enumerate(dates, 1)]
+    rows = [f"{d:%d/%m/%Y},{t},{base + p}" for t, base in (("AAA", 10.0), ("BBB", 20.0)) for p, d in enumerate(dates)]
     path = tmp_path / "long.csv"
     path.write_text("date,ticker,price\n" + "\n".join(rows) + "\n")
     with pytest.warns(DataRepairWarning, match="day first"):
