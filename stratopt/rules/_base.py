@@ -47,6 +47,8 @@ class Rule(nn.Module):
 
     #: The name the command line and configs use for this rule (None: not registered).
     cli_name: ClassVar[str | None] = None
+    #: Units of the values :meth:`derived` returns, for tables.
+    derived_units: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, *, cli_name: str | None = None, **kwargs: Any) -> None:
         """Register a rule class under ``cli_name``: ``class MyRule(Rule, cli_name="my-rule")``."""
@@ -121,23 +123,81 @@ class Rule(nn.Module):
 
     @property
     def params(self) -> dict[str, float]:
-        """Parameter values in natural units (single-start rules; see :meth:`batch_params`)."""
+        """Parameter values in natural units, then derived values (single-start rules; see
+        :meth:`batch_params`). A value set on a bound reads as the bound."""
         self.require_single("params")
-        # 12 significant digits hide the round-off of the sigmoid round trip (20.0, not 19.999...)
-        return {k: float(f"{v[0]:.12g}") for k, v in self.batch_params().items()}
+        out: dict[str, float] = {}
+        with torch.no_grad():
+            for prefix, module in self._rule_modules():
+                local = {}
+                for spec in module._specs.values():
+                    value = float(spec.to_natural(module._raw[spec.name].detach().double())[0])
+                    if math.isfinite(spec.high - spec.low) and min(value - spec.low, spec.high - value) < 1e-8 * (
+                        spec.high - spec.low
+                    ):  # set on a bound, stored a hair inside it
+                        value = spec.low if value - spec.low < spec.high - value else spec.high
+                    local[spec.name] = value
+                derived = module.derived({k: torch.tensor([v], dtype=torch.float64) for k, v in local.items()})
+                local.update({k: float(v[0]) for k, v in derived.items()})
+                # 12 significant digits hide the round-off of the sigmoid round trip (20.0, not 19.999...)
+                out.update({prefix + k: float(f"{v:.12g}") for k, v in local.items()})
+        return out
 
     def batch_params(self) -> pd.DataFrame:
-        """Natural parameter values, one row per start."""
-        cols = {}
-        with torch.no_grad():
-            for name, owner, spec in self.named_specs():
-                cols[name] = spec.to_natural(owner._raw[spec.name]).cpu().numpy().astype(float)
+        """Natural parameter values, one row per start, each rule's followed by its derived
+        values (such as the crossover's slow span, ``fast x ratio``)."""
+        cols = {k: v.cpu().numpy().astype(float) for k, v in self.natural_values().items()}
         return pd.DataFrame(cols, index=pd.RangeIndex(self._batch, name="start"))
+
+    def natural_values(self) -> dict[str, Tensor]:
+        """Natural values (batch,) of every parameter and derived value by dotted name, detached."""
+        out: dict[str, Tensor] = {}
+        with torch.no_grad():
+            for prefix, module in self._rule_modules():
+                values = {s.name: s.to_natural(module._raw[s.name]) for s in module._specs.values()}
+                values.update(module.derived(values))
+                out.update({prefix + k: v for k, v in values.items()})
+        return out
+
+    def derived(self, p: dict[str, Tensor], *, hard: bool = False) -> dict[str, Tensor]:
+        """Read-only values computed from this rule's natural parameters ``p`` (the hard rule's
+        with ``hard=True``), shown beside them; none by default. ``set_params`` accepts them
+        through :meth:`params_from_derived`."""
+        return {}
+
+    def params_from_derived(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Parameter updates equivalent to derived values in ``given`` (this rule's local names)."""
+        return {}
+
+    def _rule_modules(self) -> Iterator[tuple[str, Rule]]:
+        for name, module in self.named_modules():
+            if isinstance(module, Rule):
+                yield (f"{name}." if name else ""), module
+
+    def _translate_derived(self, updates: dict[str, Any]) -> dict[str, Any]:
+        out = dict(updates)
+        for prefix, module in self._rule_modules():
+            local = {
+                k[len(prefix) :]: v for k, v in out.items() if k.startswith(prefix) and "." not in k[len(prefix) :]
+            }
+            names = set(module.derived({s.name: torch.ones(1) * s.init for s in module._specs.values()}))
+            if not names & set(local):
+                continue
+            for k in names & set(local):
+                del out[prefix + k]
+            out.update({prefix + k: v for k, v in module.params_from_derived(local).items()})
+        return out
 
     def param_table(self) -> pd.DataFrame:
         """Name, value, value used by the hard rule (integer windows rounded), unit, bounds and
         description of each parameter (single start)."""
         values = self.params
+        derived = [n for n in values if n not in {name for name, _, _ in self.named_specs()}]
+        hard_derived: dict[str, float] = {}
+        with torch.no_grad():
+            for prefix, module in self._rule_modules():
+                hard = module._natural_values(dtype=torch.float64, hard=True)
+                hard_derived.update({prefix + k: float(v[0]) for k, v in module.derived(hard, hard=True).items()})
         rows = [
             {
                 "param": n,
@@ -151,6 +211,20 @@ class Rule(nn.Module):
             }
             for n, _, s in self.named_specs()
         ]
+        units = {prefix + k: u for prefix, module in self._rule_modules() for k, u in module.derived_units.items()}
+        rows += [
+            {
+                "param": n,
+                "value": values[n],
+                "hard": hard_derived.get(n, math.nan),
+                "unit": units.get(n, ""),
+                "low": math.nan,
+                "high": math.nan,
+                "integer": False,
+                "doc": "derived from the parameters above",
+            }
+            for n in derived
+        ]
         columns = ["param", "value", "hard", "unit", "low", "high", "integer", "doc"]
         return pd.DataFrame(rows, columns=columns).set_index("param")
 
@@ -159,7 +233,7 @@ class Rule(nn.Module):
 
         Dotted names reach sub-rules (``{"rule.fast": 30}``). Returns ``self``.
         """
-        updates = {**(values or {}), **kwargs}
+        updates = self._translate_derived({**(values or {}), **kwargs})
         specs = {n: (o, s) for n, o, s in self.named_specs()}
         unknown = sorted(set(updates) - set(specs))
         if unknown:
@@ -230,17 +304,18 @@ class Rule(nn.Module):
         return float(getattr(self, "vol_span", 0.0))
 
     def max_window(self) -> float:
-        """Longest look-back (days) among the current parameters whose unit is days."""
+        """Longest look-back (days) among the current parameters and derived values in days."""
         df = self.batch_params()
         days = [n for n, _, s in self.named_specs() if s.unit == "days"]
+        days += [p + k for p, module in self._rule_modules() for k, u in module.derived_units.items() if u == "days"]
         return float(df[days].to_numpy().max()) if days else 0.0
 
     # ----------------------------------------------------------------------- batching
     def with_starts(self, n_starts: int, *, seed: int | np.random.Generator | None = None) -> Rule:
         """A copy with ``n_starts`` parameter sets: the current one first, then random ones.
 
-        Random starts draw bounded parameters uniformly between the 10% and 90% points of their
-        range (in natural units), and unbounded ones around the current value. Unstructured
+        Random starts draw bounded parameters uniformly over their whole range (log-uniformly
+        for log-scale parameters such as windows), and unbounded ones around the current value. Unstructured
         weights (e.g. a neural policy's) are re-initialised per start by the rule's
         ``_init_batch`` hook.
         """
@@ -260,8 +335,8 @@ class Rule(nn.Module):
             current = float(spec.to_natural(self._raw[name].detach())[0])
             values = np.full(n, current)
             if spec.transform == "sigmoid":
-                u = rng.uniform(0.1, 0.9, size=n - 1)
-                values[1:] = spec.low + (spec.high - spec.low) * u
+                u = torch.as_tensor(rng.uniform(0.0, 1.0, size=n - 1), dtype=torch.float64)
+                values[1:] = spec.from_unit(u).numpy()
             else:
                 values[1:] = current + rng.normal(0.0, max(abs(current), 1.0) * 0.5, size=n - 1)
                 values[1:] = np.maximum(values[1:], spec.low + 1e-3) if math.isfinite(spec.low) else values[1:]

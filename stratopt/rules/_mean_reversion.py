@@ -134,7 +134,7 @@ class MeanReversion(Rule, cli_name="mean-reversion"):
                 "the position is closed inside the exit band, which lies inside the entry band"
             )
         self.add_param(
-            Param("lookback", "days", 2.0, 400.0, 20.0, integer=True, doc="span of moving mean and std"),
+            Param("lookback", "days", 2.0, 400.0, 20.0, integer=True, doc="span of moving mean and std", scale="log"),
             lookback,
         )
         self.add_param(Param("entry", "sigma", 0.1, 4.0, 2.0, doc="z-score that opens a position"), entry)

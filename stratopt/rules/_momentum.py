@@ -79,7 +79,9 @@ class Momentum(Rule, cli_name="momentum"):
         if not vol_span >= 1:
             raise ConfigError(f"vol_span={vol_span!r} must be >= 1 day")
         self.vol_span = float(vol_span)
-        self.add_param(Param("lookback", "days", 2.0, 400.0, 120.0, integer=True, doc="momentum horizon"), lookback)
+        self.add_param(
+            Param("lookback", "days", 2.0, 400.0, 120.0, integer=True, doc="momentum horizon", scale="log"), lookback
+        )
         self.add_param(Param("threshold", "sigma", 0.0, 3.0, 0.5, doc="half-width of the flat band"), threshold)
 
     def signal(self, data: MarketData, lookback: Tensor) -> Tensor:

@@ -14,6 +14,11 @@ from stratopt.errors import ConfigError
 __all__ = ["Param"]
 
 Transform = Literal["sigmoid", "softplus", "identity"]
+Scale = Literal["linear", "log"]
+
+#: How close to a bound (as a share of the range in the optimiser's space) a value set exactly
+#: on the bound is stored: the sigmoid reaches its bounds only in the limit.
+EDGE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -23,7 +28,9 @@ class Param:
     The optimiser moves an unconstrained ``raw`` tensor; the rule reads
     ``value = to_natural(raw)``:
 
-    * both bounds finite: scaled sigmoid, ``low + (high - low) * sigmoid(raw)``;
+    * both bounds finite: scaled sigmoid, ``low + (high - low) * sigmoid(raw)``; with
+      ``scale="log"`` the sigmoid runs in log space, ``low * (high / low) ** sigmoid(raw)``, so
+      one optimiser step changes a 5-day and a 300-day window by the same relative amount;
     * only ``low`` finite: ``low + softplus(raw)``;
     * no bounds: identity.
 
@@ -34,8 +41,8 @@ class Param:
     unit
         Natural unit shown to people ("days", "sigma", "ann. vol", ...).
     low, high
-        Bounds of the natural value (``-inf``/``inf`` for none). Values strictly inside them can
-        be represented; the bounds themselves are reached only in the limit.
+        Bounds of the natural value (``-inf``/``inf`` for none). A value set on a bound is stored
+        a hair inside it (:data:`EDGE`); the hard rule rounds integer windows onto the bound.
     init
         Default natural value.
     integer
@@ -43,6 +50,9 @@ class Param:
         rounds it to the nearest integer (see ``hard``).
     doc
         One line on what the parameter does.
+    scale
+        ``"linear"`` or ``"log"`` (both bounds finite and positive): how the optimiser moves
+        the value and how random starts are drawn (log-uniformly for ``"log"``).
     """
 
     name: str
@@ -52,10 +62,17 @@ class Param:
     init: float
     integer: bool = False
     doc: str = ""
+    scale: Scale = "linear"
 
     def __post_init__(self) -> None:
         if not self.low < self.high:
             raise ConfigError(f"Param {self.name!r}: low={self.low} must be below high={self.high}")
+        if self.scale not in ("linear", "log"):
+            raise ConfigError(f"Param {self.name!r}: scale={self.scale!r} is not 'linear' or 'log'")
+        if self.scale == "log" and not (self.low > 0 and math.isfinite(self.high)):
+            raise ConfigError(
+                f"Param {self.name!r}: a log scale needs finite bounds above 0, got ({self.low}, {self.high})"
+            )
         self.check(self.init)
 
     @property
@@ -69,19 +86,33 @@ class Param:
         raise ConfigError(f"Param {self.name!r}: an upper bound needs a lower bound too")
 
     def check(self, value: float) -> float:
-        """Return ``value`` as float, or raise if it is outside the open interval (low, high)."""
+        """Return ``value`` as float, or raise if it is outside the closed interval [low, high]."""
         value = float(value)
-        if not math.isfinite(value) or not self.low < value < self.high:
+        if not math.isfinite(value) or not self.low <= value <= self.high:
             raise ConfigError(
-                f"{self.name}={value!r} {self.unit} is outside ({self.low}, {self.high}); "
-                f"pick a value strictly inside the bounds"
+                f"{self.name}={value!r} {self.unit} is outside [{self.low}, {self.high}]; pick a value within the bounds"
             )
         return value
+
+    def to_unit(self, value: Tensor) -> Tensor:
+        """Position of a natural value in [0, 1] between the bounds (in log space for ``"log"``)."""
+        if self.scale == "log":
+            return (torch.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (value - self.low) / (self.high - self.low)
+
+    def from_unit(self, u: Tensor) -> Tensor:
+        """The natural value at position ``u`` in [0, 1] between the bounds."""
+        if self.scale == "log":
+            # clamped: exp(log(high)) may round a hair above high
+            return torch.exp(math.log(self.low) + (math.log(self.high) - math.log(self.low)) * u).clamp(
+                self.low, self.high
+            )
+        return self.low + (self.high - self.low) * u
 
     def to_natural(self, raw: Tensor) -> Tensor:
         kind = self.transform
         if kind == "sigmoid":
-            return self.low + (self.high - self.low) * torch.sigmoid(raw)
+            return self.from_unit(torch.sigmoid(raw))
         if kind == "softplus":
             return self.low + torch.nn.functional.softplus(raw)
         return raw
@@ -89,10 +120,10 @@ class Param:
     def to_raw(self, value: Tensor) -> Tensor:
         kind = self.transform
         if kind == "sigmoid":
-            u = (value - self.low) / (self.high - self.low)
+            u = self.to_unit(value).clamp(EDGE, 1.0 - EDGE)
             return torch.log(u) - torch.log1p(-u)
         if kind == "softplus":
-            v = value - self.low
+            v = (value - self.low).clamp_min(EDGE)
             # inverse softplus, stable for large v
             return v + torch.log(-torch.expm1(-v))
         return value

@@ -66,9 +66,10 @@ class RSIRule(Rule, cli_name="rsi"):
     period
         Wilder period in days, in (2, 100).
     overbought
-        RSI level above which the rule goes short, in (50, 100).
+        RSI level above which the rule goes short, in [50, 90] (above 90 the rule would
+        almost never trade).
     oversold
-        RSI level below which the rule goes long, in (0, 50).
+        RSI level below which the rule goes long, in [10, 50].
 
     Examples
     --------
@@ -78,9 +79,11 @@ class RSIRule(Rule, cli_name="rsi"):
 
     def __init__(self, period: float = 14.0, overbought: float = 70.0, oversold: float = 30.0) -> None:
         super().__init__()
-        self.add_param(Param("period", "days", 2.0, 100.0, 14.0, integer=True, doc="Wilder RSI period"), period)
-        self.add_param(Param("overbought", "RSI", 50.0, 100.0, 70.0, doc="short above this RSI"), overbought)
-        self.add_param(Param("oversold", "RSI", 0.0, 50.0, 30.0, doc="long below this RSI"), oversold)
+        self.add_param(
+            Param("period", "days", 2.0, 100.0, 14.0, integer=True, doc="Wilder RSI period", scale="log"), period
+        )
+        self.add_param(Param("overbought", "RSI", 50.0, 90.0, 70.0, doc="short above this RSI"), overbought)
+        self.add_param(Param("oversold", "RSI", 10.0, 50.0, 30.0, doc="long below this RSI"), oversold)
 
     def _positions(self, data: MarketData, p: dict[str, Tensor], temperature: float) -> Tensor:
         level = rsi(log_returns(data), p["period"])

@@ -74,7 +74,7 @@ class VolTarget(Rule):
         self.max_leverage = float(max_leverage)
         self.add_param(Param("target_vol", "ann. vol", 0.01, 1.0, 0.10, doc="annualised volatility target"), target_vol)
         self.add_param(
-            Param("vol_span", "days", 2.0, 400.0, 60.0, integer=True, doc="span of the EWMA volatility"),
+            Param("vol_span", "days", 2.0, 400.0, 60.0, integer=True, doc="span of the EWMA volatility", scale="log"),
             vol_span,
         )
         self.rule = rule

@@ -122,10 +122,7 @@ class History(Callback):
 
     def on_epoch_end(self, state: TrainState) -> None:
         n = state.n_starts
-        with torch.no_grad():
-            values = {
-                name: spec.to_natural(owner._raw[spec.name]).tolist() for name, owner, spec in self.model.named_specs()
-            }
+        values = {name: v.tolist() for name, v in self.model.natural_values().items()}
         logs = state.logs
         columns = {
             "loss": state.loss.tolist(),

@@ -109,7 +109,7 @@ def test_result_contents(prices: pd.DataFrame) -> None:
         "turnover",
     } <= set(res.folds.columns)
     assert set(res.regimes.index.get_level_values("kind")) == {"volatility", "trend"}
-    assert set(res.stability.index) == {"fast", "slow"}
+    assert set(res.stability.index) == {"fast", "ratio", "slow"}
     text = res.summary()
     assert "deflated Sharpe ratio" in text and "probability of backtest overfitting" in text
     json.dumps(res.to_dict())

@@ -50,7 +50,8 @@ def test_shares_and_names() -> None:
 def test_all_params_train_jointly(prices: pd.DataFrame) -> None:
     blend = Blend(four_rules())
     assert 6 <= len(blend.params) <= 20
-    assert len(blend.params) == 14  # 2 + 2 + 3 + 3 rule params, 4 weights
+    assert len(list(blend.named_specs())) == 14  # 2 + 2 + 3 + 3 rule params, 4 weights
+    assert len(blend.params) == 15  # and the crossover's derived slow span
     data = MarketData.from_prices(prices)
     loss = -sharpe(net_returns(blend(data, temperature=0.5), data, smooth=True)).sum()
     loss.backward()
@@ -62,7 +63,7 @@ def test_all_params_train_jointly(prices: pd.DataFrame) -> None:
 
 def test_with_starts_draws_every_sub_rule() -> None:
     table = Blend(four_rules()).with_starts(5, seed=0).batch_params()
-    assert table.shape == (5, 14)
+    assert table.shape == (5, 15)  # 14 parameters and the crossover's derived slow span
     assert (table.nunique() == 5).all()  # every parameter, weights and sub-rules', varies by start
 
 

@@ -175,7 +175,8 @@ def test_with_starts_select_round_trip(name: str, prices: pd.DataFrame) -> None:
     for i in range(4):
         single = batched.select(i)
         assert single.batch_size == 1
-        assert single.params == pytest.approx(batched.batch_params().iloc[i].to_dict(), rel=1e-10)
+        # a start drawn onto a bound is stored a hair (1e-10) inside it; params reads it as the bound
+        assert single.params == pytest.approx(batched.batch_params().iloc[i].to_dict(), rel=1e-9)
         torch.testing.assert_close(positions(single, data, 0.3)[0], soft[i], rtol=0, atol=1e-12)
     # the other starts are different parameter sets, not copies of the first
     assert not torch.equal(soft[1], soft[0])
@@ -185,12 +186,13 @@ def test_with_starts_select_round_trip(name: str, prices: pd.DataFrame) -> None:
 def test_params_in_natural_units(name: str) -> None:
     rule = FACTORIES[name](0.0)
     specs = {n: s for n, _, s in rule.named_specs()}
-    assert list(rule.params) == list(specs)
+    assert [n for n in rule.params if n in specs] == list(specs)
     table = rule.param_table()
     assert (table["unit"] != "").all()
     middle = {n: (s.low + s.high) / 2 if np.isfinite(s.high) else s.init + 1 for n, s in specs.items()}
     middle = {n: float(round(v)) if specs[n].integer else v for n, v in middle.items()}
-    assert rule.set_params(middle).params == pytest.approx(middle, rel=1e-12)
+    got = rule.set_params(middle).params
+    assert {n: got[n] for n in middle} == pytest.approx(middle, rel=1e-12)
 
 
 @pytest.mark.parametrize("name", WITH_PARAMS)

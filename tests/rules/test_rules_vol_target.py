@@ -59,7 +59,7 @@ def test_cap_binds_on_quiet_assets(sp500: pd.DataFrame) -> None:
 
 def test_inner_params_are_namespaced(prices: pd.DataFrame) -> None:
     rule = VolTarget(MACrossover(fast=10, slow=50), target_vol=0.2, vol_span=30)
-    assert rule.params == {"target_vol": 0.2, "vol_span": 30.0, "rule.fast": 10.0, "rule.slow": 50.0}
+    assert rule.params == {"target_vol": 0.2, "vol_span": 30.0, "rule.fast": 10.0, "rule.ratio": 5.0, "rule.slow": 50.0}
     rule.set_params({"rule.fast": 7})
     assert rule.rule.params["fast"] == 7.0
     pos = rule(MarketData.from_prices(prices), temperature=0.5)
