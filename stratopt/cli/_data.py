@@ -14,13 +14,23 @@ from stratopt.cli._common import add_command
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_MAX_GAP", "DEFAULT_SOURCE", "add_source_arguments", "describe", "load_from_args", "register"]
+__all__ = [
+    "DEFAULT_MAX_GAP",
+    "DEFAULT_SOURCE",
+    "ON_JUMP",
+    "add_source_arguments",
+    "describe",
+    "load_from_args",
+    "register",
+]
 
 #: The data every command reads when no SOURCE is given.
 DEFAULT_SOURCE = "sp500"
-#: Same value as ``stratopt.data.DEFAULT_MAX_GAP`` (a test keeps them equal); repeated here so
-#: that building the parser does not import the data package and pandas.
+#: The same values as ``stratopt.data.DEFAULT_MAX_GAP`` and the ``on_jump`` choices of
+#: ``load_prices`` (a test keeps them equal); repeated here so that building the parser does not
+#: import the data package and pandas.
 DEFAULT_MAX_GAP = 5
+ON_JUMP = ("warn", "raise", "ignore")
 
 
 def add_source_arguments(parser: argparse.ArgumentParser, *, default_tickers: str | None = None) -> None:
@@ -52,6 +62,12 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, default_tickers: st
         default=DEFAULT_MAX_GAP,
         metavar="DAYS",
         help="longest run of missing prices to forward-fill",
+    )
+    group.add_argument(
+        "--on-jump",
+        default=ON_JUMP[0],
+        choices=ON_JUMP,
+        help="a price jump that looks like a data fault (spike, unadjusted split): warn, refuse the data, or ignore it",
     )
     group.add_argument(
         "--cache-dir",
@@ -86,6 +102,7 @@ def load_from_args(args: argparse.Namespace) -> pd.DataFrame:
         start=args.start,
         end=args.end,
         max_gap=args.max_gap,
+        on_jump=args.on_jump,
         cache_dir=args.cache_dir,
         **extra,
     )

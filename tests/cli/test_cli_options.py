@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import inspect
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 
 from stratopt.cli import _options, build_parser, main
 from stratopt.cli._common import HelpFormatter, parse_assignments
-from stratopt.cli._data import DEFAULT_MAX_GAP
+from stratopt.cli._data import DEFAULT_MAX_GAP, ON_JUMP
 from stratopt.cli._options import parse_early_stopping, parse_temperature, parse_validation, training_settings
 
 CLI_DIR = Path(__file__).resolve().parents[2] / "stratopt" / "cli"
@@ -255,6 +256,8 @@ def test_choices_and_defaults_match_the_core() -> None:
 
     from stratopt import objectives
     from stratopt.data import DEFAULT_MAX_GAP as CORE_MAX_GAP
+    from stratopt.data import load_prices
+    from stratopt.data._jumps import OnJump
     from stratopt.loss import POSITION_MODES, LossSpec
     from stratopt.pnl import Allocation
     from stratopt.training import Tuner
@@ -265,7 +268,8 @@ def test_choices_and_defaults_match_the_core() -> None:
     assert get_args(Allocation) == _options.ALLOCATIONS and _options.POSITION_MODES == POSITION_MODES
     assert get_args(OptimizerName) == _options.OPTIMIZERS and get_args(Select) == _options.SELECTS
     assert get_args(get_args(Schedule)[0]) == _options.SCHEDULES
-    assert DEFAULT_MAX_GAP == CORE_MAX_GAP
+    assert DEFAULT_MAX_GAP == CORE_MAX_GAP and get_args(OnJump) == ON_JUMP
+    assert inspect.signature(load_prices).parameters["on_jump"].default == ON_JUMP[0]
     spec = LossSpec()
     assert {k: getattr(spec, k) for k in _options.LOSS_DEFAULTS} == _options.LOSS_DEFAULTS
     settings = training_settings(build_parser().parse_args(["fit"]))
