@@ -2,9 +2,14 @@
 
 Parquet (through pyarrow) keeps the float64 prices and the datetime index exactly, and carries
 a small JSON header (when and for which dates the data was fetched) in its schema metadata.
-A write goes to a temporary file in the cache folder and is then renamed over the old file with
-:func:`os.replace`, which is atomic on POSIX and Windows: a process killed mid-write leaves the
-previous file intact (and at worst a stray ``.tmp-*`` file that is never read).
+A write goes to a temporary file in the cache folder, named after the ticker, the process id and
+a random part (so that two processes writing the same ticker never share one), and is then
+renamed over the old file with :func:`os.replace`, which is atomic on POSIX and Windows: a
+reader sees the old file or the new one, never half of one, and a process killed mid-write
+leaves the previous file intact (and at worst a stray ``.tmp-*`` file that is never read).
+A read that finds the file gone or unreadable tries once more (another process may have been
+replacing it); a file still unreadable then is corrupt, and
+:class:`~stratopt.errors.CorruptCacheError` says so, with the file to delete.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import os
 import re
 import tempfile
-import warnings
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +27,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stratopt.errors import ConfigError, StratoptWarning
+from stratopt.errors import ConfigError, CorruptCacheError
 
-__all__ = ["CacheEntry", "check_ticker", "read_cache", "resolve_cache_dir", "write_cache"]
+__all__ = [
+    "CacheEntry",
+    "check_ticker",
+    "read_cache",
+    "resolve_cache_dir",
+    "write_cache",
+]
 
 logger = logging.getLogger("stratopt.data")
 
@@ -35,6 +46,10 @@ ENV_VAR = "STRATOPT_DATA"
 # No slash, backslash, whitespace or "..", so a ticker can never leave the cache folder.
 _TICKER = re.compile(r"\^?[A-Z0-9][A-Z0-9.\-=&_]{0,31}")
 _META_KEY = b"stratopt"
+# Pause before the second read of a file that was gone or unreadable, and before retrying a
+# rename that Windows refused because a reader had the old file open.
+_RETRY_PAUSE = 0.05
+_REPLACE_TRIES = 20
 
 
 def check_ticker(ticker: object) -> str:
@@ -174,13 +189,13 @@ def write_cache(
     frame.index.name = "date"
     table = pa.Table.from_pandas(frame, preserve_index=True)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()})
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".tmp-{path.stem}-", suffix=".parquet")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".tmp-{path.stem}-{os.getpid()}-", suffix=".parquet")
     try:
         with os.fdopen(fd, "wb") as handle:
             _write_parquet(table, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -188,31 +203,64 @@ def write_cache(
     return path
 
 
-def read_cache(folder: Path, ticker: str) -> CacheEntry | None:
-    """Read one ticker's cached prices, or ``None`` if there are none (or they are unreadable).
+def _replace(tmp: str, path: Path) -> None:
+    """``os.replace``, retried while Windows refuses to replace a file a reader holds open."""
+    for attempt in range(_REPLACE_TRIES):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            if os.name != "nt" or attempt == _REPLACE_TRIES - 1:
+                raise
+            time.sleep(_RETRY_PAUSE)
 
-    An unreadable file (from another program, or a disk fault) is reported with a warning and
-    treated as absent rather than loaded as partial data.
-    """
-    path = _path(folder, ticker)
-    if not path.is_file():
-        return None
-    try:
-        table = pq.read_table(path)
-        meta = json.loads((table.schema.metadata or {})[_META_KEY])
-        frame = table.to_pandas()
-        prices = frame["close"].astype("float64")
-        fetched_at = pd.Timestamp(meta["fetched_at"])
-    except (OSError, KeyError, ValueError, pa.ArrowException) as exc:
-        message = f"ignoring unreadable cache file {path} ({exc}); delete it to silence this"
-        logger.info(message)
-        warnings.warn(message, StratoptWarning, stacklevel=3)
-        return None
+
+def _read_entry(path: Path, ticker: str) -> CacheEntry:
+    # One open file, read whole: pq.read_table(path) may open the path twice (schema, then
+    # data), and a writer replacing the file in between would pair one version's metadata
+    # with another's prices. An open file keeps its version even after os.replace.
+    with path.open("rb") as handle:
+        table = pq.read_table(pa.BufferReader(handle.read()))
+    meta = json.loads((table.schema.metadata or {})[_META_KEY])
+    frame = table.to_pandas()
+    prices = frame["close"].astype("float64")
     prices.index = pd.DatetimeIndex(prices.index, name="date")
     return CacheEntry(
         prices=prices.rename(meta.get("ticker", ticker)),
-        fetched_at=fetched_at,
+        fetched_at=pd.Timestamp(meta["fetched_at"]),
         start=None if meta["start"] is None else pd.Timestamp(meta["start"]),
         end=None if meta["end"] is None else pd.Timestamp(meta["end"]),
         path=path,
     )
+
+
+def read_cache(folder: Path, ticker: str) -> CacheEntry | None:
+    """Read one ticker's cached prices, or ``None`` if there are none.
+
+    A file that is gone or unreadable on the first try is read once more after a short pause:
+    another process may have been replacing it. A file still unreadable is corrupt (written by
+    another program, truncated by a disk fault) and is never loaded as partial data.
+
+    Raises
+    ------
+    CorruptCacheError
+        The file exists but cannot be read, twice; the message names it and says to delete it.
+    """
+    path = _path(folder, ticker)
+    for attempt in (1, 2):
+        if not path.is_file():
+            return None
+        try:
+            return _read_entry(path, ticker)
+        except FileNotFoundError:  # replaced or deleted between the check and the read
+            if attempt == 2:
+                return None
+        except (OSError, KeyError, TypeError, ValueError, pa.ArrowException) as exc:
+            if attempt == 2:
+                raise CorruptCacheError(
+                    f"cache file {path} is corrupt ({type(exc).__name__}: {exc}): delete it; the next "
+                    "download writes a fresh copy"
+                ) from exc
+        logger.info("cache file %s was gone or unreadable; reading it once more", path)
+        time.sleep(_RETRY_PAUSE)
+    return None  # pragma: no cover - the loop always returns or raises

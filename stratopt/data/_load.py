@@ -100,7 +100,9 @@ def load_prices(
         ``source`` is of a kind not listed above (``None``, a number, ...), or ``start`` is
         after ``end``.
     DataUnavailableError
-        yfinance is unreachable and nothing is cached.
+        yfinance is unreachable and nothing is cached; its subclass
+        :class:`~stratopt.errors.CorruptCacheError` when the cached copy is unreadable (the
+        message names the file to delete).
     FileNotFoundError
         ``source`` is neither a dataset name nor an existing path.
 

@@ -31,6 +31,7 @@ from stratopt.data._cache import (
 from stratopt.data._validate import parse_dates
 from stratopt.errors import (
     ConfigError,
+    CorruptCacheError,
     DataError,
     DataUnavailableError,
     StaleCacheWarning,
@@ -216,6 +217,9 @@ def load_yfinance(
     ------
     DataUnavailableError
         A ticker could neither be downloaded nor found in the cache.
+    CorruptCacheError
+        A ticker could not be downloaded and its cache file is unreadable (the message names
+        the file to delete). When the download works, it simply replaces such a file.
     """
     if isinstance(tickers, str) or not tickers:
         raise ConfigError(
@@ -226,7 +230,14 @@ def load_yfinance(
         raise ConfigError(f"max_age must be >= 0, got {max_age!r}")
     symbols = list(dict.fromkeys(check_ticker(t) for t in tickers))
     folder = resolve_cache_dir(cache_dir)
-    cached = {s: read_cache(folder, s) for s in symbols}
+    cached: dict[str, CacheEntry | None] = {}
+    corrupt: dict[str, CorruptCacheError] = {}
+    for symbol in symbols:
+        try:
+            cached[symbol] = read_cache(folder, symbol)
+        except CorruptCacheError as exc:  # a download replaces it; without one, it is the error
+            logger.info("%s", exc)
+            cached[symbol], corrupt[symbol] = None, exc
     prices: dict[str, pd.Series] = {}
     for symbol, entry in cached.items():
         if entry and entry.covers(start, end) and entry.age() <= pd.Timedelta(max_age):
@@ -246,6 +257,12 @@ def load_yfinance(
                 warnings.warn(message, StaleCacheWarning, stacklevel=3)
                 prices[symbol] = entry.prices
         missing = [s for s in symbols if s not in prices]
+        broken = [s for s in missing if s in corrupt]
+        if broken:
+            raise CorruptCacheError(
+                f"could not download {broken} ({note}), and the cached copy is unusable: "
+                f"{corrupt[broken[0]]}" + (f" ({len(broken)} such files)" if len(broken) > 1 else "")
+            ) from corrupt[broken[0]]
         if missing:
             raise DataUnavailableError(
                 f"could not get prices for {missing} from yfinance ({note}) and found no cached "

@@ -19,6 +19,7 @@ from stratopt.data import _cache, check_ticker, load_prices, resolve_cache_dir
 from stratopt.data._cache import read_cache, write_cache
 from stratopt.errors import (
     ConfigError,
+    CorruptCacheError,
     DataUnavailableError,
     StaleCacheWarning,
     StratoptWarning,
@@ -159,14 +160,27 @@ def test_leftover_temp_file_from_a_hard_kill_is_never_read(fake_yf, cache_dir: P
     assert prices.shape[1] == 1 and prices.notna().all().all()
 
 
-def test_corrupt_cache_file_is_ignored_with_a_warning(fake_yf, cache_dir: Path) -> None:
+def test_corrupt_cache_file_offline_is_named_as_corrupt_with_the_fix(fake_yf, cache_dir: Path) -> None:
+    cache_dir.mkdir(parents=True)
+    path = cache_dir / "yf-AAPL.parquet"
+    path.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(CorruptCacheError) as info:
+        load(fake_yf(online=False), cache_dir, tickers=("AAPL",))
+    message = str(info.value)
+    assert isinstance(info.value, DataUnavailableError) and "\n" not in message
+    assert f"cache file {path} is corrupt" in message and "delete it" in message
+    assert "no cached copy" not in message and "['AAPL']" in message
+
+
+def test_corrupt_cache_file_is_replaced_by_a_download(fake_yf, cache_dir: Path) -> None:
     cache_dir.mkdir(parents=True)
     (cache_dir / "yf-AAPL.parquet").write_bytes(b"PAR1 not really parquet")
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        with pytest.raises(DataUnavailableError):
-            load(fake_yf(online=False), cache_dir, tickers=("AAPL",))
-    assert any("unreadable cache file" in str(w.message) for w in record)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StratoptWarning)
+        prices = load(fake_yf(), cache_dir, tickers=("AAPL",))
+    assert prices.notna().all().all()
+    entry = read_cache(cache_dir, "AAPL")
+    assert entry is not None and len(entry.prices) == len(prices)
 
 
 @pytest.mark.parametrize(
