@@ -8,14 +8,19 @@ Provenance and licence: ``data/README.md``.
 from __future__ import annotations
 
 import importlib.resources
+import sys
 from dataclasses import dataclass
-from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pandas as pd
 
 from stratopt.data._validate import validate_prices
 from stratopt.errors import DataError
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # Python 3.10 (requires-python >= 3.10) has it in importlib.abc only
+    from importlib.abc import Traversable
 
 __all__ = ["BUNDLED", "datasets", "read_bundled"]
 
