@@ -41,6 +41,7 @@ from stratopt.errors import (
     StratoptError,
     StratoptWarning,
 )
+from stratopt.evaluation import evaluate
 from stratopt.loss import LossSpec
 from stratopt.model_selection import WalkForward, WalkForwardResult, walk_forward
 from stratopt.pnl import net_returns
@@ -103,6 +104,7 @@ __all__ = [
     "compare_learning_rates",
     "credit_assignment",
     "datasets",
+    "evaluate",
     "fit",
     "gradient_flow",
     "gradient_flow_sweep",

@@ -64,3 +64,22 @@ class CorruptCacheError(DataUnavailableError):
 
 
 __all__ += ["CorruptCacheError", "SuspiciousPriceWarning"]
+
+
+class DiagnosticWarning(StratoptWarning):
+    """A result that is probably degenerate: say so rather than report it as a success."""
+
+
+class IdleRuleWarning(DiagnosticWarning):
+    """The hard rule holds a position on too few days (or trades in too few folds) to judge."""
+
+
+class PinnedParameterWarning(DiagnosticWarning):
+    """A fitted parameter sits at (or within 2% of) a bound: the optimum may lie beyond it."""
+
+
+class EarlySelectionWarning(DiagnosticWarning):
+    """The kept epoch lies in the first 5% of training: the fit may have learned nothing."""
+
+
+__all__ += ["DiagnosticWarning", "EarlySelectionWarning", "IdleRuleWarning", "PinnedParameterWarning"]

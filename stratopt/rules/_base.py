@@ -353,19 +353,45 @@ class Rule(nn.Module):
         """A single-start copy holding start ``index``."""
         if not 0 <= index < self._batch:
             raise ConfigError(f"start index {index} out of range for {self._batch} starts")
+        return self.select_range(index, index + 1)
+
+    def select_range(self, start: int, stop: int) -> Rule:
+        """A copy holding starts ``start`` to ``stop - 1``."""
+        if not 0 <= start < stop <= self._batch:
+            raise ConfigError(f"starts {start}:{stop} out of range for {self._batch} starts")
         new = copy.deepcopy(self)
         for module in new.modules():
             if isinstance(module, Rule):
-                module._take(index)
+                module._take(slice(start, stop))
         return new
 
-    def _take(self, index: int) -> None:
-        old, self._batch = self._batch, 1
+    def with_params(self, table: pd.DataFrame | Mapping[str, Any]) -> Rule:
+        """A batched copy with one start per row of ``table`` (columns: parameter names in
+        natural units, dotted for sub-rules; derived names such as ``slow`` work too).
+
+        Parameters not in the table keep this rule's current values; unstructured weights (a
+        neural policy's) are drawn per start as by :meth:`with_starts`. Use it to score your
+        own search with :func:`stratopt.evaluate` or to start :func:`stratopt.fit` from chosen
+        points.
+        """
+        frame = pd.DataFrame(table)
+        if len(frame) < 1:
+            raise ConfigError("with_params needs a table with at least one row of parameter values")
+        self.require_single("with_params")
+        new = self.with_starts(len(frame), seed=0)
+        spec_names = {n for n, _, _ in self.named_specs()}
+        kept = {k: np.full(len(frame), v) for k, v in self.params.items() if k in spec_names and k not in frame}
+        new.set_params(kept)
+        return new.set_params({c: frame[c].to_numpy(dtype=float) for c in frame.columns})
+
+    def _take(self, index: slice) -> None:
+        old = self._batch
+        self._batch = len(range(*index.indices(old)))
         for name, param in list(self._raw.items()):
-            self._raw[name] = nn.Parameter(param.detach()[index : index + 1].clone())
+            self._raw[name] = nn.Parameter(param.detach()[index].clone())
         for pname, param in list(self._parameters.items()):
             if param is not None and param.dim() > 0 and param.shape[0] == old:
-                self._parameters[pname] = nn.Parameter(param.detach()[index : index + 1].clone())
+                self._parameters[pname] = nn.Parameter(param.detach()[index].clone())
 
     def require_single(self, what: str) -> None:
         """Raise :class:`ConfigError` unless this rule holds one start (``what`` names the caller)."""

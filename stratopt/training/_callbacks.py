@@ -157,7 +157,9 @@ class LRScheduler(Callback):
 
 class Checkpoint(Callback):
     """Keep each start's parameters at the epoch where ``state.logs[key]`` was lowest, and
-    restore them at the end (the best epoch by that measure, per start)."""
+    restore them at the end (the best epoch by that measure, per start). If an earlier callback
+    measured the starting point (``state.logs[key]`` at train begin), a start that never beats
+    it keeps its starting parameters (``best_epoch`` -1)."""
 
     def __init__(self, key: str, *, min_delta: float = 0.0) -> None:
         self.key, self.min_delta = key, float(min_delta)
@@ -167,6 +169,9 @@ class Checkpoint(Callback):
 
     def on_train_begin(self, state: TrainState) -> None:
         self.best = torch.full((state.n_starts,), math.inf, dtype=torch.float64)
+        start = state.logs.get(self.key)
+        if start is not None:
+            self.best = torch.where(torch.isfinite(start), start, self.best)
         self.best_epoch = torch.full((state.n_starts,), -1, dtype=torch.long)
         self.stored = [p.detach().clone() for p in state.params]
 

@@ -32,6 +32,18 @@ def plot_fit(result: FitResult) -> Figure:
     for p in params:
         ax_params.plot(h.index, h[p], label=p)
     ax_params.set(title="parameters (natural units)", xlabel="epoch")
+    kept = result.diagnostics.get("selected_epoch")
+    if kept is not None and kept >= 0:
+        for ax in (ax_loss, ax_sharpe, ax_params):
+            ax.axvline(kept, color="0.4", ls=":", lw=1)
+        ax_loss.annotate(
+            f"kept: epoch {kept}",
+            (kept, 1.0),
+            xycoords=("data", "axes fraction"),
+            fontsize="small",
+            ha="left",
+            va="top",
+        )
     if params:
         ax_params.legend(fontsize="small")
     return fig

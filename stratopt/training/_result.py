@@ -84,6 +84,13 @@ class FitResult(Result):
         Final parameters of every start, its monitored loss and the epoch it diverged (-1: no).
     initial_starts
         Parameters of every start before the first step (``history`` rows are after each step).
+    diagnostics
+        What the hard rule does on the monitored days (validation, else train): time in
+        market, trades per year, turnover; parameters pinned at a bound; the epoch whose
+        parameters were kept (-1: the starting point); epochs where the loss jumped.
+    screen
+        The global screen's candidates with their hard score on the training days and the
+        start each became (-1: not chosen); None without a screen.
     status
         ``"converged"``, ``"early_stopped"``, ``"max_epochs"`` or ``"diverged"``.
     metrics
@@ -103,6 +110,8 @@ class FitResult(Result):
     data_hash: str
     initial_starts: pd.DataFrame | None = None
     loss: LossSpec = field(default_factory=LossSpec)
+    screen: pd.DataFrame | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
     version: str = field(default_factory=lambda: _version())
 
     @property
@@ -123,12 +132,32 @@ class FitResult(Result):
             ),
             "",
         ]
-        n_weights = sum(p.numel() for p in self.rule.parameters()) - len(self.params)
+        n_weights = sum(p.numel() for p in self.rule.parameters()) - sum(1 for _ in self.rule.named_specs())
         if n_weights:
             lines.insert(-1, f"plus {n_weights} unstructured weights (a neural policy's), not shown")
         table = pd.DataFrame(self.metrics).T[["soft_sharpe", "hard_sharpe", "sharpe_gap", "hard_annual_return"]]
         lines.append(table.to_string(float_format=lambda v: f"{v:.3f}"))
+        lines += self._diagnostic_lines()
         return "\n".join(lines)
+
+    def _diagnostic_lines(self) -> list[str]:
+        d = self.diagnostics
+        if not d:
+            return []
+        where = "validation" if "validation" in self.metrics else "train"
+        epoch = d.get("selected_epoch", -1)
+        kept = "the starting point (training did not improve on it)" if epoch < 0 else f"epoch {epoch}"
+        lines = [
+            "",
+            f"hard rule on the {where} days: in the market {d['time_in_market']:.0%} of days, "
+            f"{d['trades_per_year']:.1f} trades per asset and year, turnover {d['turnover']:.1f}x a year",
+            f"kept parameters: {kept}",
+        ]
+        if d.get("pinned"):
+            lines.append("at a bound: " + ", ".join(f"{k} ({v})" for k, v in d["pinned"].items()))
+        if d.get("loss_jumps"):
+            lines.append(f"loss jumped at epoch(s) {', '.join(map(str, d['loss_jumps'][:5]))}")
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record: rule and params, status, metrics, loss, config, history, starts,
@@ -142,6 +171,7 @@ class FitResult(Result):
                 "best_start": self.best_start,
                 "epochs_run": len(self.history),
                 "metrics": self.metrics,
+                "diagnostics": self.diagnostics,
                 "loss": self.loss.to_dict(),
                 "config": self.config,
                 "stratopt_version": self.version,
@@ -182,6 +212,7 @@ class FitResult(Result):
             config=record["config"],
             data_hash=record["data_hash"],
             loss=LossSpec.from_dict(record["loss"]),
+            diagnostics=record.get("diagnostics", {}),
             version=record["stratopt_version"],
         )
 

@@ -108,6 +108,9 @@ class Monitor(Callback):
                 out["val_sharpe" if tau > 0 else "hard_sharpe"] = obj.sharpe(r).double().cpu()
         return out
 
+    def on_train_begin(self, state: TrainState) -> None:
+        state.logs.update(self.measure())  # the starting point, for checkpoints
+
     def on_epoch_end(self, state: TrainState) -> None:
         state.logs.update(self.measure())
 

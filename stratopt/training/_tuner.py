@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from stratopt._market import MarketData, as_market_data
+from stratopt.diagnostics import emit, fit_findings, trading_activity
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
@@ -38,6 +39,7 @@ from stratopt.training._config import Split, anneal, check_temperature, split_va
 from stratopt.training._loop import TrainState, fit_loop, lr_ratios
 from stratopt.training._optim import OptimizerName, Schedule, make_optimizer, make_scheduler
 from stratopt.training._result import FitResult, evaluate_rule
+from stratopt.training._screen import screen_starts
 from stratopt.training._steps import History, Monitor, TrainLoss
 
 __all__ = ["Select", "Tuner"]
@@ -84,8 +86,16 @@ class Tuner:
         validation days (train days without validation); ``"soft"`` the best soft validation
         loss; ``"last"`` the final epoch. The best start is chosen by the same measure.
     n_starts, seed
-        Random starts trained together (the rule's current values are start 0); the seed makes
-        starts and window sampling reproducible.
+        Starts trained together; the seed makes starts and window sampling reproducible.
+        Without a screen the rule's current values are start 0 and the others are drawn at
+        random over the whole box (log-uniformly for windows).
+    screen
+        Number of candidates of a global screen before gradient descent (0: none): a scrambled
+        Sobol design over the box of the bounded parameters, plus the rule's own values, is
+        scored with the HARD rule on the training days in batched passes, and the best
+        ``n_starts`` distinct candidates become the starts. With ``select="hard"`` or
+        ``"soft"`` a start whose training never beats its starting point keeps that point.
+        Rules with unstructured weights (a neural policy) are not screened.
     tol
         Converged when every live start's loss changes by less than ``tol`` for 10 epochs.
     dtype, device
@@ -122,6 +132,7 @@ class Tuner:
     select: Select = "hard"
     n_starts: int = 1
     seed: int | None = None
+    screen: int = 0
     tol: float = 1e-9
     dtype: torch.dtype = torch.float64
     device: torch.device | str | None = None
@@ -184,7 +195,7 @@ class Tuner:
         """
         data = as_market_data(prices, dtype=self.dtype, device=self.device)
         split, keep = self._split(data, train_days)
-        model = self._batched_model(data)
+        model, screen = self._starting_rule(data, split, keep)
         params = [p for p in model.parameters() if p.requires_grad]
         base_lr, ratio = lr_ratios(self.lr, model.batch_size)
         opt = make_optimizer(params, self.optimizer, base_lr, momentum=self.momentum)
@@ -219,8 +230,18 @@ class Tuner:
             lr_ratio=ratio,
         )
         initial = model.batch_params()
-        fit_loop(state, self._callbacks(model, opt, monitor, history))
-        return self._result(model, data, split, keep, state, monitor, history, initial)
+        callbacks = self._callbacks(model, opt, monitor, history)
+        fit_loop(state, callbacks)
+        checkpoint = next((c for c in callbacks if isinstance(c, Checkpoint)), None)
+        result = self._result(model, data, split, keep, state, monitor, history, initial, screen)
+        selected = int(checkpoint.best_epoch[result.best_start]) if checkpoint is not None else state.epoch
+        found, warn = fit_findings(
+            result.rule, _activity(result.rule, data, split, keep, self.loss), selected, self.epochs,
+            result.history["loss"],
+        )  # fmt: skip
+        result.diagnostics = found
+        emit(warn, stacklevel=4)
+        return result
 
     def _split(self, data: MarketData, train_days: np.ndarray | None) -> tuple[Split, torch.Tensor | None]:
         min_days = math.ceil(self.rule.max_window()) + 2
@@ -236,12 +257,23 @@ class Tuner:
             raise ConfigError(f"batch_days={self.batch_days} is longer than the {n_loss} training returns")
         return split, keep
 
-    def _batched_model(self, data: MarketData) -> Rule:
+    def _starting_rule(
+        self, data: MarketData, split: Split, keep: torch.Tensor | None
+    ) -> tuple[Rule, pd.DataFrame | None]:
+        """The batched rule training starts from, and the screen's table if one ran."""
+        screen = None
+        if self.rule.batch_size == 1 and self.screen:
+            found = screen_starts(
+                self.rule, data.slice(0, split.n_train), self.loss, keep=keep,
+                n_candidates=self.screen, n_starts=self.n_starts, seed=self.seed,
+            )  # fmt: skip
+            if found is not None:
+                return found.starts.to(dtype=data.dtype, device=data.device), found.table
         if self.rule.batch_size == 1 and self.n_starts > 1:
             model = self.rule.with_starts(self.n_starts, seed=self.seed)
         else:  # an already batched rule keeps its starts
             model = copy.deepcopy(self.rule)
-        return model.to(dtype=data.dtype, device=data.device)
+        return model.to(dtype=data.dtype, device=data.device), screen
 
     def _callbacks(self, model: Rule, opt: torch.optim.Optimizer, monitor: Monitor, history: History) -> list[Callback]:
         bounded = [owner._raw[spec.name] for _, owner, spec in model.named_specs() if spec.transform != "identity"]
@@ -276,6 +308,7 @@ class Tuner:
         monitor: Monitor,
         history: History,
         initial: pd.DataFrame,
+        screen: pd.DataFrame | None,
     ) -> FitResult:
         final = monitor.measure(soft=True)  # the final ranking and the starts table report it
         final_monitor = final["hard_monitor" if self.select == "hard" else "monitor"]
@@ -313,7 +346,23 @@ class Tuner:
             data_hash=data_hash(data),
             initial_starts=initial,
             loss=self.loss,
+            screen=screen,
         )
+
+
+def _activity(
+    rule: Rule, data: MarketData, split: Split, keep: torch.Tensor | None, loss: LossSpec
+) -> dict[str, float]:
+    """Trading activity of the hard rule on the monitored days (validation, else train)."""
+    with torch.no_grad():
+        pos = loss.positions(rule, data, temperature=0.0)[0]
+        held = loss.holdings(pos.unsqueeze(0), data)[0]
+    behind_pos, behind = pos[:-1].cpu().numpy(), held[:-1].cpu().numpy()  # behind each return
+    if split.has_validation:
+        sl = slice(split.n_train - 1, split.n_days - 1)
+        return trading_activity(behind[sl], behind_pos[sl])
+    rows = np.arange(split.n_train - 1) if keep is None else np.flatnonzero(keep.cpu().numpy())
+    return trading_activity(behind[rows], behind_pos[rows])
 
 
 class DivergenceStop(Callback):
