@@ -57,7 +57,7 @@ def register(subparsers: Any) -> None:
     add_training_arguments(
         parser,
         defaults=COMPARE_DEFAULTS,
-        exclude=("lr", "n_starts", "seed", "tol"),
+        exclude=("lr", "n_starts", "seed", "tol", "screen"),
         helps={
             "temperature": "softness of the rule: fixed by default; START,END anneals (which moves the loss by itself)"
         },

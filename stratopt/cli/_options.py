@@ -67,6 +67,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "validation": "0.2",
     "select": "hard",
     "n_starts": 1,
+    "screen": 0,
     "seed": None,
     "batch_days": None,
     "batches_per_step": 1,
@@ -185,61 +186,69 @@ _OPTIMIZER_HELP = (
 )
 
 
-def _training_options() -> dict[str, tuple[str, dict[str, Any]]]:
-    """Option dest -> (flag, add_argument keywords other than default)."""
-    return {
-        "rule": ("--rule", {"metavar": "RULE", "help": "rule to train, by its name (an unknown name lists all)"}),
-        "optimizer": ("--optimizer", {"choices": OPTIMIZERS, "help": _OPTIMIZER_HELP}),
-        "lr": ("--lr", {"type": float, "metavar": "RATE", "help": "learning rate"}),
-        "epochs": ("--epochs", {"type": int, "metavar": "N", "help": "maximum optimiser steps"}),
-        "momentum": ("--momentum", {"type": float, "metavar": "M", "help": "momentum factor of --optimizer momentum"}),
-        "temperature": (
-            "--temperature",
-            {
-                "type": parse_temperature,
-                "metavar": "START[,END]",
-                "help": "softness of the rule in training: one value, or START,END annealed geometrically",
-            },
-        ),
-        "validation": (
-            "--validation",
-            {
-                "type": parse_validation,
-                "metavar": "FRACTION",
-                "help": "last days held out to pick the epoch and start: a fraction, START,END dates, or 0 for none",
-            },
-        ),
-        "select": (
-            "--select",
-            {"choices": SELECTS, "help": "epoch kept per start: best hard rule or soft loss on validation, or last"},
-        ),
-        "n_starts": ("--n-starts", {"type": int, "metavar": "N", "help": "random starts trained together"}),
-        "seed": ("--seed", {"type": int, "help": "seed of the random starts and windows (default: none)"}),
-        "batch_days": (
-            "--batch-days",
-            {"type": int, "metavar": "DAYS", "help": "days per random training window (default: full batch)"},
-        ),
-        "batches_per_step": (
-            "--batches-per-step",
-            {"type": int, "metavar": "N", "help": "windows averaged per step (with --batch-days)"},
-        ),
-        "schedule": ("--schedule", {"choices": SCHEDULES, "help": "learning-rate schedule over the epochs"}),
-        "clip_grad_norm": (
-            "--clip-grad-norm",
-            {"type": float, "metavar": "NORM", "help": "clip each start's gradient norm (default: no clipping)"},
-        ),
-        "early_stopping": (
-            "--early-stopping",
-            {
-                "type": parse_early_stopping,
-                "metavar": "PATIENCE,MIN_DELTA",
-                "help": "stop when no start improved by MIN_DELTA for PATIENCE epochs (default: off)",
-            },
-        ),
-        "tol": ("--tol", {"type": float, "help": "converged when every loss moves less than this for 10 epochs"}),
-        "dtype": ("--dtype", {"choices": DTYPES, "help": "float type of the computation"}),
-        "device": ("--device", {"help": "torch device, e.g. cuda (default: cpu)"}),
-    }
+#: Training option dest -> (flag, add_argument keywords other than the default).
+_TRAINING_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "rule": ("--rule", {"metavar": "RULE", "help": "rule to train, by its name (an unknown name lists all)"}),
+    "optimizer": ("--optimizer", {"choices": OPTIMIZERS, "help": _OPTIMIZER_HELP}),
+    "lr": ("--lr", {"type": float, "metavar": "RATE", "help": "learning rate"}),
+    "epochs": ("--epochs", {"type": int, "metavar": "N", "help": "maximum optimiser steps"}),
+    "momentum": ("--momentum", {"type": float, "metavar": "M", "help": "momentum factor of --optimizer momentum"}),
+    "temperature": (
+        "--temperature",
+        {
+            "type": parse_temperature,
+            "metavar": "START[,END]",
+            "help": "softness of the rule in training: one value, or START,END annealed geometrically",
+        },
+    ),
+    "validation": (
+        "--validation",
+        {
+            "type": parse_validation,
+            "metavar": "FRACTION",
+            "help": "last days held out to pick the epoch and start: a fraction, START,END dates, or 0 for none",
+        },
+    ),
+    "select": (
+        "--select",
+        {"choices": SELECTS, "help": "epoch kept per start: best hard rule or soft loss on validation, or last"},
+    ),
+    "n_starts": ("--n-starts", {"type": int, "metavar": "N", "help": "random starts trained together"}),
+    "screen": (
+        "--screen",
+        {
+            "type": int,
+            "metavar": "N",
+            "help": "score N quasi-random parameter sets with the hard rule on the training days first "
+            "and start from the best (0: no screen)",
+        },
+    ),
+    "seed": ("--seed", {"type": int, "help": "seed of the random starts and windows (default: none)"}),
+    "batch_days": (
+        "--batch-days",
+        {"type": int, "metavar": "DAYS", "help": "days per random training window (default: full batch)"},
+    ),
+    "batches_per_step": (
+        "--batches-per-step",
+        {"type": int, "metavar": "N", "help": "windows averaged per step (with --batch-days)"},
+    ),
+    "schedule": ("--schedule", {"choices": SCHEDULES, "help": "learning-rate schedule over the epochs"}),
+    "clip_grad_norm": (
+        "--clip-grad-norm",
+        {"type": float, "metavar": "NORM", "help": "clip each start's gradient norm (default: no clipping)"},
+    ),
+    "early_stopping": (
+        "--early-stopping",
+        {
+            "type": parse_early_stopping,
+            "metavar": "PATIENCE,MIN_DELTA",
+            "help": "stop when no start improved by MIN_DELTA for PATIENCE epochs (default: off)",
+        },
+    ),
+    "tol": ("--tol", {"type": float, "help": "converged when every loss moves less than this for 10 epochs"}),
+    "dtype": ("--dtype", {"choices": DTYPES, "help": "float type of the computation"}),
+    "device": ("--device", {"help": "torch device, e.g. cuda (default: cpu)"}),
+}
 
 
 def add_training_arguments(
@@ -255,7 +264,7 @@ def add_training_arguments(
     read back with :func:`training_settings` and :func:`tuner_from_args`."""
     group = parser.add_argument_group("training")
     defaults = {**TRAINING_DEFAULTS, **(defaults or {})}
-    for dest, (flag, kwargs) in _training_options().items():
+    for dest, (flag, kwargs) in _TRAINING_OPTIONS.items():
         if dest in exclude:
             continue
         kwargs = {**kwargs, "default": defaults[dest], "dest": dest}
