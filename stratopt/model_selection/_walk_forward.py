@@ -5,44 +5,22 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
-from stratopt import metrics as m
 from stratopt import stats
-from stratopt._market import MarketData
-from stratopt.errors import ConfigError
+from stratopt.errors import ConfigError, IdleRuleWarning
 from stratopt.model_selection._regimes import label_regimes, regime_table
 from stratopt.model_selection._splitter import WalkForward
+from stratopt.model_selection._wf_fold import Fold, run_fold
 from stratopt.model_selection._wf_result import WalkForwardResult
 from stratopt.rules._base import Rule
 from stratopt.training import Tuner
 
 __all__ = ["walk_forward"]
-
-
-class _BuyAndHold(Rule):
-    """Long every listed asset, the passive baseline."""
-
-    def _positions(self, data: MarketData, p: dict[str, torch.Tensor], temperature: float) -> torch.Tensor:
-        return torch.ones((1, data.n_days, data.n_assets), dtype=data.dtype, device=data.device)
-
-
-@dataclass
-class _Fold:
-    """What one fold adds to the result."""
-
-    row: dict[str, Any]
-    oos: pd.Series
-    candidates: np.ndarray  # (test days, starts)
-    baselines: dict[str, pd.Series]
-    trial_sharpes: list[float]
-    rule: Rule
 
 
 def walk_forward(
@@ -51,6 +29,9 @@ def walk_forward(
     splitter: WalkForward | None = None,
     *,
     warm_start: bool = True,
+    ensemble: int = 1,
+    drift_penalty: float = 0.0,
+    prior_penalty: float = 0.0,
     n_trials: int | None = None,
     progress: bool | None = None,
     **split_options: Any,
@@ -83,6 +64,17 @@ def walk_forward(
         Fold layout, a :class:`WalkForward`.
     warm_start
         Start each fold from the previous fold's fitted parameters.
+    ensemble
+        Trade the mean hard position of the best ``ensemble`` starts of each fold (ranked by
+        their monitored loss: the inner validation days if the estimator has a validation
+        fraction, else the training days) instead of the one selected start. Averages out the
+        luck of picking one start among many; 1 trades the selected start.
+    drift_penalty
+        Weight of the squared change of every start's parameters (in the optimiser's space)
+        from the previous fold's fit: guards against parameters that jump from fold to fold.
+    prior_penalty
+        Weight of the squared distance from the rule as given (the untuned rule): a prior that
+        keeps fits near sensible values unless the data insist.
     n_trials
         Number of configurations tried, for the deflated Sharpe ratio; default
         ``n_starts x folds``.
@@ -97,22 +89,68 @@ def walk_forward(
     WalkForwardResult
     """
     tuner = _as_tuner(estimator)
+    if not isinstance(ensemble, int) or not ensemble >= 1:
+        raise ConfigError(f"ensemble={ensemble!r} must be a positive number of starts")
+    if ensemble > max(tuner.n_starts, tuner.rule.batch_size):
+        raise ConfigError(
+            f"ensemble={ensemble} needs at least as many starts; the estimator has n_starts={tuner.n_starts}"
+        )
+    for name, w in (("drift_penalty", drift_penalty), ("prior_penalty", prior_penalty)):
+        if not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+            raise ConfigError(f"{name}={w!r} must be a finite number >= 0")
     if not isinstance(prices, pd.DataFrame):
         raise ConfigError(f"prices must be a DataFrame of prices, got {type(prices).__name__}")
     splitter = _as_splitter(splitter, split_options)
     splits = list(splitter.split(prices))
     fold_dates = splitter.folds(prices)
     show = progress if progress is not None else sys.stderr.isatty()
-    current = tuner.rule
-    folds: list[_Fold] = []
+    current, previous = tuner.rule, None
+    folds: list[Fold] = []
     for k, (train_idx, test_idx) in enumerate(tqdm(splits, disable=not show, desc="walk-forward", leave=False)):
+        anchors = tuple(tuner.anchors)
+        if drift_penalty and previous is not None:
+            anchors += ((previous, float(drift_penalty)),)
+        if prior_penalty:
+            anchors += ((tuner.rule, float(prior_penalty)),)
         seed = None if tuner.seed is None else tuner.seed + k
-        fold = _run_fold(tuner.clone(rule=current, seed=seed, progress=False), tuner.rule, prices, train_idx, test_idx)
+        fold_tuner = tuner.clone(rule=current, seed=seed, progress=False, anchors=anchors)
+        fold = run_fold(fold_tuner, tuner.rule, prices, train_idx, test_idx, ensemble=ensemble)
         fold.row = {"fold": k, **{c: fold_dates.iloc[k][c] for c in _DATE_COLUMNS}, **fold.row}
         folds.append(fold)
+        previous = fold.rule
         if warm_start:
             current = fold.rule
-    return _assemble(tuner, prices, splitter, folds, n_trials=n_trials, warm_start=warm_start)
+    _report(folds)
+    options = {
+        "warm_start": warm_start,
+        "ensemble": ensemble,
+        "drift_penalty": drift_penalty,
+        "prior_penalty": prior_penalty,
+    }
+    return _assemble(tuner, prices, splitter, folds, n_trials=n_trials, options=options)
+
+
+def _report(folds: list[Fold]) -> None:
+    """One warning per kind of diagnostic across folds, and one for folds without a trade."""
+    by_kind: dict[type[Warning], list[int]] = {}
+    for k, fold in enumerate(folds):
+        for category, _ in fold.diagnostics:
+            by_kind.setdefault(category, []).append(k)
+    for category, ks in by_kind.items():
+        first = next(text for c, text in folds[ks[0]].diagnostics if c is category)
+        warnings.warn(
+            f"{category.__name__} in {len(set(ks))} of {len(folds)} folds (first, fold {ks[0]}): {first}",
+            category,
+            stacklevel=3,
+        )
+    idle = [k for k, f in enumerate(folds) if f.row.get("trades_per_year", 1.0) == 0.0]
+    if idle:
+        warnings.warn(
+            f"{len(idle)} of {len(folds)} folds made no trade in their test window (folds {idle[:10]}): "
+            "their test Sharpe ratio is 0 by construction, not a result",
+            IdleRuleWarning,
+            stacklevel=3,
+        )
 
 
 _DATE_COLUMNS = ("train_start", "train_end", "test_start", "test_end")
@@ -158,67 +196,14 @@ def _as_splitter(splitter: Any, options: dict[str, Any]) -> WalkForward:
         ) from None
 
 
-def _run_fold(tuner: Tuner, untuned: Rule, prices: pd.DataFrame, train_idx: np.ndarray, test_idx: np.ndarray) -> _Fold:
-    """Fit on the train window (after the rule's warm-up), test the hard rule on the test window."""
-    lo = max(0, int(train_idx[0]) - tuner.rule.warmup_days())
-    hi = int(train_idx[-1]) + 1
-    mask = np.zeros(hi - lo, dtype=bool)
-    mask[train_idx - lo] = True
-    window = prices.iloc[lo:hi]
-    window = window.loc[:, window.notna().any()]  # drop tickers not yet listed in this window
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        res = tuner.fit(window, train_days=mask)
-    for w in caught:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    spec = tuner.loss
-    test_lo, test_hi = int(test_idx[0]), int(test_idx[-1]) + 1
-    upto = prices.iloc[:test_hi]
-    data = MarketData.from_prices(upto.loc[:, upto.notna().any()])
-    test_dates = prices.index[test_lo:test_hi]
-    sl = slice(test_lo - 1, test_hi - 1)  # returns earned over the test dates
-    with torch.no_grad():  # one hard pass over every start: the selected start is a row of it
-        pos = spec.positions(res.batch_rule, data, temperature=0.0)
-        cand = spec.returns(pos, data).cpu().numpy()[:, sl]
-        held = spec.holdings(pos[res.best_start : res.best_start + 1], data)[0].cpu().numpy()
-        train_data = MarketData.from_prices(window)
-        train_all = spec.rule_returns(res.batch_rule, train_data).cpu().numpy()[:, mask[1:] & mask[:-1]]
-        baselines = {
-            name: pd.Series(s.rule_returns(rule, data)[0].cpu().numpy()[sl], index=test_dates)
-            for name, rule, s in (
-                ("buy_and_hold", _BuyAndHold(), spec.replace(position_mode="long_short")),
-                ("untuned", untuned, spec),
-            )
-        }
-    best = cand[res.best_start]
-    trades = np.abs(np.diff(held[test_lo - 1 : test_hi], axis=0)).sum(axis=1)
-    row = {
-        **res.params,
-        "status": res.status,
-        "train_soft_sharpe": res.metrics["train"]["soft_sharpe"],
-        "train_hard_sharpe": res.metrics["train"]["hard_sharpe"],
-        "test_sharpe": m.sharpe_ratio(best),
-        "test_return": float(np.prod(1.0 + best) - 1.0),
-        "turnover": float(trades.mean() * m.PERIODS_PER_YEAR),
-    }
-    return _Fold(
-        row=row,
-        oos=pd.Series(best, index=test_dates),
-        candidates=cand.T,
-        baselines=baselines,
-        trial_sharpes=[m.sharpe_ratio(r, periods=1) for r in train_all],
-        rule=res.rule,
-    )
-
-
 def _assemble(
     tuner: Tuner,
     prices: pd.DataFrame,
     splitter: WalkForward,
-    folds: list[_Fold],
+    folds: list[Fold],
     *,
     n_trials: int | None,
-    warm_start: bool,
+    options: dict[str, Any],
 ) -> WalkForwardResult:
     oos_returns = pd.concat([f.oos for f in folds]).rename("oos")
     baselines = {name: pd.concat([f.baselines[name] for f in folds]).rename(name) for name in folds[0].baselines}
@@ -242,7 +227,7 @@ def _assemble(
         config={
             **tuner.get_params(),
             "splitter": repr(splitter),
-            "warm_start": warm_start,
+            **options,
             "warmup_days": tuner.rule.warmup_days(),
         },
     )

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from stratopt import objectives as obj
 from stratopt._market import MarketData
+from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 from stratopt.training._callbacks import Callback
@@ -43,11 +44,20 @@ class TrainLoss:
         batch_days: int | None,
         batches_per_step: int,
         generator: torch.Generator,
+        anchors: list[tuple[Rule, float]] | None = None,
     ) -> None:
         self.model, self.train, self.spec, self.keep = model, train, loss, keep
         self.batch_days, self.batches_per_step, self.generator = batch_days, batches_per_step, generator
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.init_raw = [p.detach().clone() for p in self.params]
+        self.anchors = [(self._anchor_raw(rule), w) for rule, w in anchors or []]
+
+    def _anchor_raw(self, rule: Rule) -> list[Tensor]:
+        mine = dict(self.model.named_parameters())
+        theirs = dict(rule.named_parameters())
+        if set(theirs) != set(mine):
+            raise ConfigError(f"an anchor must be a {type(self.model).__name__} like the rule trained")
+        return [theirs[name].detach().expand_as(mine[name]).clone() for name, p in mine.items() if p.requires_grad]
 
     def __call__(self, state: TrainState) -> Tensor:
         pos = self.spec.positions(self.model, self.train, temperature=state.temperature)
@@ -55,7 +65,10 @@ class TrainLoss:
         if self.keep is not None:
             r = r[:, self.keep]
         state.logs["train_sharpe"] = obj.sharpe(r.detach()).double().cpu()
-        return -self._score(r) + self.spec.penalties(pos, self.params, self.init_raw)
+        loss = -self._score(r) + self.spec.penalties(pos, self.params, self.init_raw)
+        for raw, weight in self.anchors:
+            loss = loss + weight * obj.l2_penalty(self.params, raw)
+        return loss
 
     def _score(self, r: Tensor) -> Tensor:
         if self.batch_days is None:

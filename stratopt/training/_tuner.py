@@ -96,6 +96,11 @@ class Tuner:
         ``n_starts`` distinct candidates become the starts. With ``select="hard"`` or
         ``"soft"`` a start whose training never beats its starting point keeps that point.
         Rules with unstructured weights (a neural policy) are not screened.
+    anchors
+        ``(rule, weight)`` pairs: each adds ``weight x`` the squared distance, in the optimiser's
+        (unconstrained) space, of every start's parameters from ``rule``'s (same class and
+        shape). Walk-forward uses it to pull a fold towards the previous fold's fit (stability)
+        or towards the untuned rule (a prior).
     tol
         Converged when every live start's loss changes by less than ``tol`` for 10 epochs.
     dtype, device
@@ -133,6 +138,7 @@ class Tuner:
     n_starts: int = 1
     seed: int | None = None
     screen: int = 0
+    anchors: tuple[tuple[Rule, float], ...] = ()
     tol: float = 1e-9
     dtype: torch.dtype = torch.float64
     device: torch.device | str | None = None
@@ -152,6 +158,11 @@ class Tuner:
         if self.dtype not in (torch.float64, torch.float32):
             raise ConfigError(f"dtype={self.dtype!r} must be torch.float64 or torch.float32")
         check_temperature(self.temperature)
+        for anchor in self.anchors:
+            if not (isinstance(anchor, tuple) and len(anchor) == 2 and isinstance(anchor[0], Rule)):
+                raise ConfigError(f"anchors must be (rule, weight) pairs, got {anchor!r}")
+            if not (isinstance(anchor[1], (int, float)) and math.isfinite(anchor[1]) and anchor[1] >= 0):
+                raise ConfigError(f"anchor weight {anchor[1]!r} must be a finite number >= 0")
         lr_ratios(self.lr, self.rule.batch_size if self.rule.batch_size > 1 else self.n_starts)
         make_optimizer([torch.zeros(1, requires_grad=True)], self.optimizer, self._base_lr(), momentum=self.momentum)
 
@@ -178,6 +189,8 @@ class Tuner:
                 v = "custom"
             elif f.name == "callbacks":
                 v = len(v)
+            elif f.name == "anchors":
+                v = [[a.params if a.batch_size == 1 else None, w] for a, w in v]
             elif f.name in ("dtype", "device"):
                 v = None if v is None else str(v)
             elif isinstance(v, tuple):

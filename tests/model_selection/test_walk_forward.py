@@ -11,9 +11,9 @@ import pytest
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError, DataError
 from stratopt.loss import LossSpec
-from stratopt.training import Tuner
 from stratopt.model_selection import WalkForward, walk_forward
 from stratopt.rules import Blend, MACrossover, MeanReversion, MLPPolicy, Momentum, RSIRule, VolTarget
+from stratopt.training import Tuner
 
 FIT = {"epochs": 4, "lr": 0.05, "validation": None}
 
@@ -225,3 +225,72 @@ def test_trial_variance_pools_within_folds() -> None:
     folds = [[1.0, 1.1, 0.9], [-2.0, -2.1, -1.9]]
     assert trial_variance(folds) == pytest.approx(0.01)
     assert trial_variance([[0.5], [1.5]]) == pytest.approx(0.5)  # one start: across folds
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"validation": 0.3}, {"validation": 0.3, "ensemble": 2}, {"drift_penalty": 0.5, "prior_penalty": 0.1}],
+    ids=["inner-validation", "ensemble", "penalties"],
+)
+def test_inner_validation_and_ensembles_never_read_test_days(prices: pd.DataFrame, options: dict) -> None:
+    """Prices after a fold's train end are poisoned: that fold's fit and choice are unchanged."""
+    options = dict(options)
+    wf_options = {k: options.pop(k) for k in ("ensemble", "drift_penalty", "prior_penalty") if k in options}
+    splitter = WalkForward(500, 250)
+
+    def run(p: pd.DataFrame):
+        return walk_forward(
+            _tuner(MACrossover(10, 60), n_starts=3, seed=0, **options), p, splitter, progress=False, **wf_options
+        )
+
+    clean = run(prices)
+    fold = 1
+    train_end = pd.Timestamp(clean.folds.loc[fold, "train_end"])
+    dirty = run(_poison_after(prices, train_end))
+    params = clean.param_names
+    pd.testing.assert_frame_equal(clean.folds.loc[:fold, params], dirty.folds.loc[:fold, params])
+    test_end = pd.Timestamp(clean.folds.loc[fold, "test_end"])
+    later = run(_poison_after(prices, test_end))
+    pd.testing.assert_series_equal(clean.oos_returns.loc[:test_end], later.oos_returns.loc[:test_end])
+    if "validation" in options:
+        assert clean.folds["validation_hard_sharpe"].notna().all()
+
+
+def test_an_ensemble_trades_the_mean_of_its_members_positions(prices: pd.DataFrame) -> None:
+    from stratopt import LossSpec
+    from stratopt._market import MarketData
+    from stratopt.model_selection._wf_fold import _members, run_fold
+
+    splitter = WalkForward(500, 250)
+    train_idx, test_idx = list(splitter.split(prices))[1]
+    tuner = _tuner(MACrossover(10, 60), n_starts=4, seed=0, validation=0.3)
+    fold = run_fold(tuner, MACrossover(10, 60), prices, train_idx, test_idx, ensemble=3)
+    # refit the same fold to get the members, then rebuild the ensemble by hand
+    from stratopt.model_selection._wf_fold import _fit_quietly, _inner_validation
+
+    lo = max(0, int(train_idx[0]) - tuner.rule.warmup_days())
+    hi = int(train_idx[-1]) + 1
+    mask = np.zeros(hi - lo, dtype=bool)
+    mask[train_idx - lo] = True
+    window = prices.iloc[lo:hi]
+    fold_tuner, mask = _inner_validation(tuner, window, mask)
+    res, _ = _fit_quietly(fold_tuner, window, mask)
+    members = _members(res, 3)
+    assert len(set(members)) == 3 and members[0] == res.best_start
+    data = MarketData.from_prices(prices.iloc[: int(test_idx[-1]) + 1])
+    spec = LossSpec()
+    member_pos = [spec.positions(res.batch_rule.select(i), data, temperature=0.0) for i in members]
+    mean_pos = sum(member_pos) / 3
+    expected = spec.returns(mean_pos, data)[0].detach().numpy()[int(test_idx[0]) - 1 : int(test_idx[-1])]
+    np.testing.assert_allclose(fold.oos.to_numpy(), expected, atol=1e-14)
+
+
+def test_bad_walk_forward_options_are_refused(prices: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="ensemble"):
+        walk_forward(_tuner(MACrossover(), n_starts=2), prices, ensemble=3, progress=False)
+    with pytest.raises(ConfigError, match="drift_penalty"):
+        walk_forward(_tuner(MACrossover()), prices, drift_penalty=-1.0, progress=False)
+    with pytest.raises(ConfigError, match="inner validation"):
+        walk_forward(
+            _tuner(MACrossover(), validation=("2003-01-01", "2004-01-01")), prices, WalkForward(500, 250), progress=False
+        )
