@@ -33,7 +33,7 @@ import pandas as pd
 
 from stratopt.data._dates import check_date_format
 from stratopt.data._validate import clean_dates, parse_valid_dates
-from stratopt.data._yfinance import close_from_frame, field_name
+from stratopt.data._yfinance import OHLCV_FIELDS, close_from_frame, field_name, looks_like_bars
 from stratopt.errors import DataError
 
 __all__ = ["PathLike", "is_csv_name", "read_csv_prices"]
@@ -45,23 +45,6 @@ PathLike: TypeAlias = str | os.PathLike[str]
 _DATE_NAMES = ("date", "datetime", "time", "timestamp")
 _TICKER_NAMES = ("ticker", "symbol")
 _LONG_PRICE_NAMES = ("adj close", "price", "close", "value")
-_OHLCV_NAMES = frozenset(
-    {
-        "open",
-        "high",
-        "low",
-        "close",
-        "adj close",
-        "volume",
-        "dividends",
-        "stock splits",
-        "capital gains",
-        "repaired?",
-    }
-)
-# Three of these (with a close among them) make a file OHLCV even when it has other columns
-# too (VWAP, trade count, ...): a wide file of tickers does not look like that.
-_BAR_NAMES = frozenset({"open", "high", "low", "close", "adj close", "volume"})
 _COMPRESSION = (".gz", ".bz2", ".xz", ".zip")
 _TABLE = (".csv", ".txt")
 
@@ -185,14 +168,14 @@ def _read_file(path: Path, date_format: str | None) -> pd.DataFrame:
     if set(others.values()) & set(_TICKER_NAMES):
         return _from_long(raw, date_col, others, source, date_format)
     fields = set(others.values())
-    if others and (fields <= _OHLCV_NAMES or len(fields & _BAR_NAMES) >= 3):
+    if others and (fields <= OHLCV_FIELDS or looks_like_bars(fields, need_close=False)):
         if not fields & {"close", "adj close"}:
             raise DataError(
                 f"{path} has price fields {list(others)} but no 'Close' or 'Adj Close' column: "
                 "add one (stratopt uses adjusted close)"
             )
         ticker = _ticker_from_name(path)
-        extra = [c for c, n in others.items() if n not in _OHLCV_NAMES]
+        extra = [c for c, n in others.items() if n not in OHLCV_FIELDS]
         logger.info(
             "%s: one-ticker OHLCV file, ticker %r from the file name%s",
             path,

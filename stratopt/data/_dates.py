@@ -16,13 +16,15 @@ the format used; ``date_format="%d/%m/%Y"`` says so up front and silences it.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from stratopt.data._report import logger, repair, where
 from stratopt.errors import ConfigError, DataError
 
-__all__ = ["check_date_format", "parse_dates"]
+__all__ = ["as_index", "check_date_format", "parse_dates"]
 
 # Matches a trailing UTC offset ("Z", "+09:00", "-0500") so that mixed offsets can be dropped
 # while keeping the local wall-clock date, which is the trading date of a daily bar.
@@ -32,6 +34,20 @@ _OFFSET = r"^(.*\d:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(Z|[+-]\d{2}:?\d{2})$"
 # A numeric date with the year last: day and month in either order, "/", "." or "-" between
 # them, then possibly a time of day. Year-first dates (2011-01-02) never match.
 _NUMERIC = r"^(\d{1,2})([/.\-])(\d{1,2})\2(\d{4}|\d{2})((?:[\sT].*)?)$"
+
+
+def as_index(values: object) -> pd.Index:
+    """``values`` as an Index, keeping the dtype of a pandas object as it is.
+
+    ``pd.Index(obj)`` on an object-dtype Index or Series of datetimes infers datetime64 on
+    pandas 2 with a FutureWarning (the inference is deprecated, and gone in pandas 3); an
+    explicit dtype gives the same result on both.
+    """
+    if isinstance(values, pd.Index):
+        return values
+    if isinstance(values, pd.Series):
+        return pd.Index(values.array, dtype=values.dtype, name=values.name)
+    return pd.Index(values)
 
 
 def check_date_format(date_format: object) -> str | None:
@@ -90,10 +106,15 @@ def parse_dates(
     ------
     DataError
         Numeric dates whose day/month order cannot be told from the labels, or that mix both
-        orders.
+        orders; a MultiIndex.
     """
     date_format = check_date_format(date_format)
-    index = pd.Index(values)
+    index = as_index(values)
+    if isinstance(index, pd.MultiIndex):
+        raise DataError(
+            f"the dates{where(source)} are a MultiIndex of {index.nlevels} levels "
+            f"{list(index.names)}: keep the date level alone, e.g. frame.droplevel(1)"
+        )
     if isinstance(index, pd.DatetimeIndex):
         parsed = index
     else:
@@ -191,7 +212,11 @@ def _parse_text(index: pd.Index, source: str | None, date_format: str | None) ->
 
 
 def _infer(text: pd.Index) -> pd.DatetimeIndex:
-    parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce")).as_unit("ns")
+    with warnings.catch_warnings():
+        # The labels that fail the format inferred from the first one are parsed one by one
+        # below; pandas' advice to pass a format is stratopt's date_format= (documented).
+        warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+        parsed = pd.DatetimeIndex(pd.to_datetime(text, errors="coerce")).as_unit("ns")
     retry = np.asarray(parsed.isna()) & _present(text)
     if retry.any():  # labels in another format than the first one; rare, so parse one by one
         again = pd.DatetimeIndex(pd.to_datetime(text[retry], errors="coerce", format="mixed"))

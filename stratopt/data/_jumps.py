@@ -63,17 +63,26 @@ _SPLIT_MIN_RETURNS = 20
 
 @dataclass(frozen=True)
 class Jump:
-    """One suspicious move: the ticker, the day of the new price, the factor and what it looks like."""
+    """One suspicious move: the ticker, the day of the new price, the log return and its kind."""
 
     ticker: str
     date: pd.Timestamp
-    factor: float
+    log_return: float
     kind: Literal["spike", "split", "huge"]
     detail: str
 
+    @property
+    def factor(self) -> float:
+        """New price over old price (``inf`` or 0 beyond the float range)."""
+        return math.exp(self.log_return) if abs(self.log_return) < 700 else (math.inf if self.log_return > 0 else 0.0)
+
     def describe(self) -> str:
-        """``AAPL on 2020-03-02: x0.500, ...`` for messages."""
-        return f"{self.ticker} on {day(self.date)}: x{self.factor:.3g} {self.detail}"
+        """``AAPL on 2020-03-02: x0.5 ...`` for messages."""
+        if abs(self.log_return) < 700:
+            factor = f"{self.factor:.3g}"
+        else:  # prices of 1e-300 and 1e300 in one table: say the power of ten
+            factor = f"1e{self.log_return / math.log(10):+.0f}"
+        return f"{self.ticker} on {day(self.date)}: x{factor} {self.detail}"
 
 
 def _robust_sigma(returns: np.ndarray) -> float:
@@ -107,18 +116,18 @@ def _column_jumps(ticker: str, dates: pd.DatetimeIndex, returns: np.ndarray) -> 
         if i == skip:
             continue
         move = float(returns[i])
-        factor, date = math.exp(move), dates[i + 1]
+        date = dates[i + 1]
         after = float(returns[i + 1]) if i + 1 < len(returns) and known[i + 1] else 0.0
         undone = after * move < 0 and abs(move + after) < 0.5 * abs(move)
         if undone and min(abs(move), abs(after)) > 2 * threshold:
-            found.append(Jump(ticker, date, factor, "spike", "then back the next day (a one-day spike?)"))
+            found.append(Jump(ticker, date, move, "spike", "then back the next day (a one-day spike?)"))
             skip = i + 1
             continue
         split = _split_like(move) if enough and not undone and not _stale(returns, i) else None
         if split is not None:
-            found.append(Jump(ticker, date, factor, "split", f"in one day, as a {split} would make it (unadjusted?)"))
+            found.append(Jump(ticker, date, move, "split", f"in one day, as a {split} would make it (unadjusted?)"))
         elif abs(move) > max(math.log(4), 3 * threshold):
-            found.append(Jump(ticker, date, factor, "huge", "in one day"))
+            found.append(Jump(ticker, date, move, "huge", "in one day"))
     return found
 
 

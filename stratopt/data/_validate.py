@@ -16,13 +16,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stratopt.data._dates import check_date_format, parse_dates
+from stratopt.data._dates import as_index, check_date_format, parse_dates
 from stratopt.data._jumps import OnJump, check_jumps, check_on_jump
 from stratopt.data._names import check_ticker_names
 from stratopt.data._report import day as _day
 from stratopt.data._report import repair as _repair
 from stratopt.data._report import show as _show
 from stratopt.data._report import where as _where
+from stratopt.data._yfinance import field_name, looks_like_bars
 from stratopt.errors import DataError, DataRepairWarning
 
 __all__ = [
@@ -142,6 +143,13 @@ def _clean_columns(prices: pd.DataFrame, source: str | None) -> pd.DataFrame:
             "select one price field first (e.g. frame['Close']) so that columns are tickers"
         )
     names = check_ticker_names(prices.columns, source=source)
+    fields = {field_name(n) for n in names}
+    if looks_like_bars(fields):
+        raise DataError(
+            f"the price table{_where(source)} has the columns of one ticker's bars ({', '.join(names)}), "
+            "not one column per ticker: pass its close named after the ticker, e.g. "
+            "frame[['Close']].rename(columns={'Close': 'AAPL'})"
+        )
     frame = prices.copy()
     frame.columns = pd.Index(names, dtype=object)
     return frame
@@ -171,7 +179,7 @@ def parse_valid_dates(
     keep : numpy.ndarray
         Boolean mask over ``labels``: True where the label parsed.
     """
-    raw = pd.Index(labels)
+    raw = as_index(labels)
     dates = parse_dates(raw, source=source, date_format=date_format)
     keep = ~np.asarray(dates.isna())
     if not keep.all():
@@ -223,8 +231,9 @@ def _to_float(frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
     columns = {}
     for ticker in frame.columns:
         column = frame[ticker]
-        if column.dtype.kind == "b":
-            raise DataError(f"column {ticker!r}{_where(source)} holds booleans, not prices")
+        if isinstance(column.dtype, pd.CategoricalDtype):  # judge the values, not the codes
+            column = pd.Series(np.asarray(column), index=column.index)
+        _check_kind(column, ticker, source)
         numeric = pd.to_numeric(column, errors="coerce")
         failed = numeric.isna() & column.notna()
         if column.dtype.kind not in "iuf" and failed.any():
@@ -235,6 +244,28 @@ def _to_float(frame: pd.DataFrame, source: str | None) -> pd.DataFrame:
             )
         columns[ticker] = numeric.astype("float64")
     return pd.DataFrame(columns, index=frame.index)
+
+
+def _check_kind(column: pd.Series, ticker: object, source: str | None) -> None:
+    """Refuse columns that convert to numbers without being prices: booleans, dates, durations.
+
+    ``pd.to_numeric`` turns datetimes into nanoseconds since 1970, ``True`` into 1 and a
+    complex number into its real part; none of them is a price.
+    """
+    dtype = column.dtype
+    if dtype.kind == "b" or isinstance(dtype, pd.BooleanDtype):
+        raise DataError(f"column {ticker!r}{_where(source)} holds booleans, not prices")
+    if dtype.kind in "mMc" or isinstance(dtype, (pd.PeriodDtype, pd.IntervalDtype)):
+        raise DataError(f"column {ticker!r}{_where(source)} holds {dtype} values, not prices: pass a column of numbers")
+    if dtype.kind == "O":
+        values = column.to_numpy(dtype=object)
+        odd = np.array([isinstance(v, (bool, np.bool_, complex, np.complexfloating)) for v in values], dtype=bool)
+        if odd.any():
+            at = int(odd.argmax())
+            raise DataError(
+                f"column {ticker!r}{_where(source)} holds {values[at]!r} on {_day(column.index[at])}, "
+                f"not a price ({int(odd.sum())} such values); fix those cells or drop the column"
+            )
 
 
 def _check_values(frame: pd.DataFrame, source: str | None) -> None:

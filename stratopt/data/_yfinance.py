@@ -28,7 +28,7 @@ from stratopt.data._cache import (
     resolve_cache_dir,
     write_cache,
 )
-from stratopt.data._validate import parse_dates
+from stratopt.data._dates import parse_dates
 from stratopt.errors import (
     ConfigError,
     CorruptCacheError,
@@ -40,15 +40,36 @@ from stratopt.errors import (
 
 __all__ = [
     "DEFAULT_MAX_AGE",
+    "OHLCV_FIELDS",
     "Downloader",
     "close_from_frame",
     "field_name",
     "load_yfinance",
+    "looks_like_bars",
 ]
 
 logger = logging.getLogger("stratopt.data")
 
 _FIELD_ALIASES = {"adjclose": "adj close", "adjusted close": "adj close", "adj. close": "adj close"}
+
+#: Column names of one ticker's bars as yfinance and vendors write them (see :func:`field_name`).
+OHLCV_FIELDS = frozenset(
+    {
+        "open",
+        "high",
+        "low",
+        "close",
+        "adj close",
+        "volume",
+        "dividends",
+        "stock splits",
+        "capital gains",
+        "repaired?",
+    }
+)
+# Three of these (with a close among them) make a table one ticker's bars even when it has
+# other columns too (VWAP, trade count, ...): a wide table of tickers does not look like that.
+_BAR_FIELDS = frozenset({"open", "high", "low", "close", "adj close", "volume"})
 
 #: A function with the signature of :func:`yfinance.download` (tickers first, then keywords).
 Downloader = Callable[..., pd.DataFrame | None]
@@ -100,6 +121,16 @@ def close_from_frame(frame: pd.DataFrame, tickers: Sequence[str] = ()) -> pd.Dat
         else:
             closes[str(name)] = pd.Series(float("nan"), index=frame.index)
     return pd.DataFrame(closes, index=frame.index)
+
+
+def looks_like_bars(fields: set[str], *, need_close: bool = True) -> bool:
+    """Whether column names (as :func:`field_name` gives them) are one ticker's OHLCV bars.
+
+    Three or more of open/high/low/close/adj close/volume, a close among them unless
+    ``need_close`` is False (a bar file without a close is then an error of its own).
+    """
+    bars = fields & _BAR_FIELDS
+    return len(bars) >= 3 and (not need_close or bool(bars & {"close", "adj close"}))
 
 
 def field_name(label: object) -> str:

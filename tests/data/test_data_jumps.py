@@ -141,3 +141,9 @@ def test_short_tables_flag_only_spikes_and_huge_moves() -> None:
     assert messages == []
     _, messages = quietly(prices=pd.DataFrame({"A": [1.0, 1e6, 1.01, 1.02]}, index=index))
     assert len(messages) == 1 and "one-day spike" in messages[0]
+
+
+def test_jump_beyond_the_float_range_is_described_not_overflowed() -> None:
+    index = pd.bdate_range("2020-01-01", periods=3)
+    _, messages = quietly(prices=pd.DataFrame({"A": [1e-300, 1e300, 1e300]}, index=index))
+    assert len(messages) == 1 and "A on 2020-01-02: x1e+600 in one day" in messages[0]
