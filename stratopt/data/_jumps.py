@@ -35,6 +35,7 @@ from stratopt.errors import ConfigError, DataError, SuspiciousPriceWarning
 __all__ = ["Jump", "OnJump", "check_jumps", "check_on_jump", "find_jumps"]
 
 OnJump = Literal["warn", "raise", "ignore"]
+_ON_JUMP: tuple[OnJump, ...] = ("warn", "raise", "ignore")
 
 #: Smallest log return that can be a suspicious jump, and the multiple of robust volatility.
 JUMP_FLOOR, JUMP_SIGMAS = 0.25, 10.0
@@ -123,7 +124,7 @@ def _column_jumps(ticker: str, dates: pd.DatetimeIndex, returns: np.ndarray) -> 
             found.append(Jump(ticker, date, move, "spike", "then back the next day (a one-day spike?)"))
             skip = i + 1
             continue
-        split = _split_like(move) if enough and not undone and not _stale(returns, i) else None
+        split = _split_like(move) if enough and not undone and not _stale(returns, int(i)) else None
         if split is not None:
             found.append(Jump(ticker, date, move, "split", f"in one day, as a {split} would make it (unadjusted?)"))
         elif abs(move) > max(math.log(4), 3 * threshold):
@@ -158,9 +159,10 @@ def find_jumps(prices: pd.DataFrame) -> list[Jump]:
 
 def check_on_jump(on_jump: object) -> OnJump:
     """Validate ``on_jump=``: ``"warn"``, ``"raise"`` or ``"ignore"``."""
-    if on_jump not in ("warn", "raise", "ignore"):
-        raise ConfigError(f"on_jump={on_jump!r} is not one of 'warn', 'raise', 'ignore'")
-    return on_jump  # type: ignore[return-value]
+    for mode in _ON_JUMP:
+        if isinstance(on_jump, str) and on_jump == mode:
+            return mode
+    raise ConfigError(f"on_jump={on_jump!r} is not one of 'warn', 'raise', 'ignore'")
 
 
 def check_jumps(prices: pd.DataFrame, *, on_jump: OnJump = "warn", source: str | None = None) -> list[Jump]:
