@@ -1,7 +1,10 @@
 """Tools that show what gradient descent does on market data.
 
 Learning-rate comparisons, loss landscapes with optimiser paths, credit assignment (which
-parameters and which days drive the gradient) and gradient flow through neural policies.
+parameters and which days drive the gradient) and gradient flow through neural policies. Each
+takes the objective, costs, allocation and position mode as one ``loss=LossSpec(...)``, the
+same object training and the backtest read, and returns a :class:`~stratopt._result.Result`
+(``summary()``, ``to_dict()`` / ``to_json()``, ``plot()``).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,15 +24,25 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from stratopt import objectives as obj
-from stratopt._market import MarketData
-from stratopt.analysis._jvp import attribute
+from stratopt._json import jsonable
+from stratopt._market import MarketData, as_market_data
+from stratopt._result import Result
+from stratopt.analysis._common import (
+    check_positive_temperature,
+    check_rule,
+    no_axes,
+    position_gradient,
+    resolve_loss,
+)
+from stratopt.analysis._jvp import SpecPositions, attribute
+from stratopt.analysis._sharpe import sample_sharpe
 from stratopt.errors import ConfigError
-from stratopt.pnl import Allocation, net_returns
+from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 from stratopt.rules._mlp import MLPPolicy
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["CreditResult", "credit_assignment"]
@@ -45,56 +55,15 @@ class _Direction:
 
     name: str
     kind: str  # "param" or "layer"
-    tensors: tuple[tuple[str, nn.Parameter], ...]  # (qualified name in the rule, tensor)
+    tensors: tuple[tuple[str, nn.Parameter], ...]  # (qualified name for functional_call, tensor)
     unit: str
 
 
-def as_data(prices: pd.DataFrame | MarketData) -> MarketData:
-    """Float64 :class:`MarketData` from prices or MarketData (attribution needs float64)."""
-    if isinstance(prices, MarketData):
-        return prices if prices.dtype == torch.float64 else prices.to(dtype=torch.float64)
-    if not isinstance(prices, (pd.DataFrame, pd.Series)):
-        raise ConfigError(f"prices must be a price DataFrame or MarketData, got {type(prices).__name__}")
-    return MarketData.from_prices(prices)
+def _directions(rule: Rule, qualname: dict[int, str]) -> list[_Direction]:
+    """Natural parameters first, then each MLP layer, then any other weight tensor.
 
-
-def check_options(temperature: float, cost_bps: float) -> None:
-    """Validate the options shared by credit assignment and gradient flow."""
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float))
-        or not (math.isfinite(temperature) and temperature > 0)
-    ):
-        raise ConfigError(
-            f"temperature={temperature!r} must be finite and > 0: the hard rule (0) has no gradient; "
-            "use the final training temperature, e.g. 0.1"
-        )
-    if not cost_bps >= 0:
-        raise ConfigError(f"cost_bps={cost_bps!r} must be >= 0 basis points")
-
-
-def position_gradient(
-    positions: Tensor,
-    data: MarketData,
-    objective: Callable[..., Tensor],
-    objective_kwargs: dict[str, Any],
-    *,
-    cost_bps: float,
-    slippage: float,
-    allocation: Allocation,
-) -> tuple[float, Tensor]:
-    """Soft objective of ``positions`` (1, days, assets) and its gradient with respect to them
-    (smoothed costs, as in training)."""
-    leaf = positions.detach().requires_grad_(True)
-    r = net_returns(leaf, data, cost_bps=cost_bps, slippage=slippage, allocation_scheme=allocation, smooth=True)
-    score = objective(r, **objective_kwargs)[0]
-    (grad,) = torch.autograd.grad(score, leaf)
-    return float(score.detach()), grad
-
-
-def _directions(rule: Rule) -> list[_Direction]:
-    """Natural parameters first, then each MLP layer, then any other weight tensor."""
-    qualname = {id(p): n for n, p in rule.named_parameters()}
+    ``qualname`` maps each tensor (by id) to its name in the module the Jacobians are taken of.
+    """
     out, seen = [], set()
     for name, owner, spec in rule.named_specs():
         raw = owner._raw[spec.name]
@@ -111,7 +80,7 @@ def _directions(rule: Rule) -> list[_Direction]:
                 seen |= {id(t) for t in pair}
     for name, p in rule.named_parameters():
         if id(p) not in seen and p.requires_grad:
-            out.append(_Direction(name, "layer", ((name, p),), "norm"))
+            out.append(_Direction(name, "layer", ((qualname[id(p)], p),), "norm"))
     return out
 
 
@@ -124,8 +93,18 @@ def _natural_scale(rule: Rule, name: str) -> tuple[float, float]:
     return float(nat.detach()[0]), float(scale[0])
 
 
-@dataclass
-class CreditResult:
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a table whose index carries nothing, as JSON-ready records; decision and
+    earning dates as ``YYYY-MM-DD`` (None for the last day's missing next day)."""
+    out = df.copy()
+    for col in ("decided", "earned"):
+        if col in out:
+            out[col] = [None if pd.isna(d) else f"{d:%Y-%m-%d}" for d in out[col]]
+    return jsonable(out.to_dict(orient="records"))
+
+
+@dataclass(repr=False)
+class CreditResult(Result):
     """What :func:`credit_assignment` returns.
 
     Attributes
@@ -149,10 +128,13 @@ class CreditResult:
         next trading day, when the position's return is realised.
     contributions
         The full attribution array, shape (parameters, days, assets).
+    loss
+        The :class:`~stratopt.LossSpec` whose objective was attributed.
+    hard_sharpe
+        Annualised Sharpe ratio of the hard rule (temperature 0, exact costs; sample std).
     """
 
     rule: str
-    objective: str
     temperature: float
     value: float
     hard_sharpe: float
@@ -161,7 +143,13 @@ class CreditResult:
     by_asset: pd.DataFrame
     top_days: pd.DataFrame
     top_trades: pd.DataFrame
-    contributions: np.ndarray = field(repr=False)
+    contributions: np.ndarray
+    loss: LossSpec = field(default_factory=LossSpec)
+
+    @property
+    def objective(self) -> str:
+        """Name of the attributed objective."""
+        return self.loss.objective_name
 
     def summary(self, *, rows: int = 5) -> str:
         """Plain text: parameters with gradients and sensitivities, then each one's top days."""
@@ -183,38 +171,32 @@ class CreditResult:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: headline numbers, parameter table, top days and trades, per-asset totals.
+        """JSON-ready: headline numbers, loss, parameter table, top days and trades, per-asset
+        totals.
 
         The per-date series is left out (thousands of rows); write ``by_date`` to CSV instead.
         """
+        return jsonable(
+            {
+                "rule": self.rule,
+                "objective": self.objective,
+                "loss": self.loss.to_dict(),
+                "temperature": self.temperature,
+                "value": self.value,
+                "hard_sharpe": self.hard_sharpe,
+                "params": _records(self.params.reset_index()),
+                "top_days": _records(self.top_days),
+                "top_trades": _records(self.top_trades),
+                "by_asset": {c: self.by_asset[c] for c in self.by_asset},
+            }
+        )
 
-        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-            out = df.copy()
-            for col in ("decided", "earned"):
-                if col in out:
-                    out[col] = out[col].dt.strftime("%Y-%m-%d")
-            return [
-                {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-                for r in out.to_dict(orient="records")
-            ]
-
-        return {
-            "rule": self.rule,
-            "objective": self.objective,
-            "temperature": self.temperature,
-            "value": self.value,
-            "hard_sharpe": self.hard_sharpe,
-            "params": records(self.params.reset_index()),
-            "top_days": records(self.top_days),
-            "top_trades": records(self.top_trades),
-            "by_asset": {c: {k: float(v) for k, v in self.by_asset[c].items()} for c in self.by_asset},
-        }
-
-    def plot(self, *, label: int = 3) -> Figure:
+    def plot(self, ax: Axes | None = None, *, label: int = 3) -> Figure:
         """Sensitivity bars per parameter, and each parameter's attribution through time with
-        its ``label`` largest days marked."""
+        its ``label`` largest days marked (several panels: ``ax`` must be None)."""
         from stratopt.analysis._credit_plots import plot_credit
 
+        no_axes(ax, "sensitivity bars and one panel per parameter")
         return plot_credit(self, label=label)
 
 
@@ -222,12 +204,8 @@ def credit_assignment(
     rule: Rule,
     prices: pd.DataFrame | MarketData,
     *,
-    objective: obj.Objective | Callable[[Tensor], Tensor] = "sharpe",
-    objective_kwargs: dict[str, Any] | None = None,
+    loss: LossSpec | None = None,
     temperature: float = 0.1,
-    cost_bps: float = 5.0,
-    slippage: float = 0.0,
-    allocation: Allocation = "equal_risk",
     top: int = 10,
 ) -> CreditResult:
     """Attribute the gradient of a rule's soft objective to parameters, days and trades.
@@ -238,13 +216,13 @@ def credit_assignment(
         A single-start rule at the parameters to explain (e.g. ``fit(...).rule``); left unchanged.
     prices
         Price table (dates x tickers) or :class:`~stratopt.MarketData` (used in float64).
-    objective, objective_kwargs
-        What is attributed, higher is better (as in :func:`stratopt.fit`; the fit's penalties
-        are not included).
+    loss
+        Objective, costs, allocation and position mode (:class:`~stratopt.LossSpec`, default
+        ``LossSpec()``): the attributed quantity is ``loss.score`` of the soft net returns
+        (smoothed costs, as in training; the spec's penalties are not included). Pass the spec
+        the rule was trained with.
     temperature
         Softness of the rule (> 0); the default 0.1 is :func:`stratopt.fit`'s final one.
-    cost_bps, slippage, allocation
-        Costs and capital split, as in :func:`stratopt.pnl.net_returns` (smoothed |trade|).
     top
         How many days and trades to list per parameter.
 
@@ -263,6 +241,7 @@ def credit_assignment(
     it the next day. The last day's position earns nothing and gets no credit. A positive
     contribution means that raising ``p`` raises the objective through that day's position, so
     gradient ascent on the objective (descent on the loss) pushes ``p`` up because of that day.
+    The positions ``w`` are those the spec trades (after its position mode).
 
     For an :class:`~stratopt.MLPPolicy` each layer (weights and biases together) is one row:
     its gradient ``G`` is projected on its own direction ``u = G / |G|``, so the contributions are
@@ -275,45 +254,72 @@ def credit_assignment(
 
     Examples
     --------
-    >>> from stratopt import MACrossover, load_prices
+    >>> from stratopt import LossSpec, MACrossover, load_prices
     >>> from stratopt.analysis import credit_assignment
     >>> prices = load_prices("sp500", tickers=["AAPL", "MSFT"], start="2010", end="2014")
-    >>> credit = credit_assignment(MACrossover(fast=20, slow=100), prices, top=3)
+    >>> credit = credit_assignment(MACrossover(fast=20, slow=100), prices, loss=LossSpec(cost_bps=10), top=3)
     >>> bool(abs(credit.by_date["fast"].sum() - credit.params.loc["fast", "gradient"]) < 1e-9)
     True
     """
-    if not isinstance(rule, Rule):
-        raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
-    if rule.batch_size != 1:
-        raise ConfigError(
-            f"credit_assignment needs a single-start rule, got {rule.batch_size} starts; use rule.select(i)"
-        )
-    check_options(temperature, cost_bps)
+    check_rule(rule, "credit_assignment")
+    temperature = check_positive_temperature(temperature)
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ConfigError(f"top={top!r} must be a positive integer, e.g. 10")
-    objective_fn = obj.get_objective(objective)
-    kwargs = dict(objective_kwargs or {})
-    data = as_data(prices)
-    model = copy.deepcopy(rule).to(torch.float64)
-    dirs = _directions(model)
+    spec = resolve_loss(loss)
+    data = as_market_data(prices, dtype=torch.float64)
+    model = copy.deepcopy(rule).to(dtype=torch.float64, device=data.device)
+    target = SpecPositions(model, spec)
+    dirs = _directions(model, {id(p): n for n, p in target.named_parameters()})
     if not dirs:
         raise ConfigError(f"{type(rule).__name__} has no trainable parameters to attribute")
-
-    positions = model(data, temperature=temperature)
-    value, g = position_gradient(
-        positions, data, objective_fn, kwargs, cost_bps=cost_bps, slippage=slippage, allocation=allocation
+    value, g, grad_of, w = _gradients(target, data, temperature, dirs)
+    table, c = _attribute_all(target, data, temperature, g, grad_of, dirs)
+    with torch.no_grad():
+        hard_sharpe = float(sample_sharpe(spec.rule_returns(model, data, temperature=0.0))[0])
+    names = list(table.index)
+    by_date = pd.DataFrame(c.sum(axis=2).T, index=data.dates.rename("decided"), columns=names)
+    return CreditResult(
+        rule=type(rule).__name__,
+        temperature=temperature,
+        value=value,
+        hard_sharpe=hard_sharpe,
+        params=table,
+        by_date=by_date,
+        by_asset=pd.DataFrame(c.sum(axis=1).T, index=pd.Index(data.tickers, name="ticker"), columns=names),
+        top_days=_top_days(by_date, table["gradient"], data.dates, int(top)),
+        top_trades=_top_trades(c, names, w, data, int(top)),
+        contributions=c,
+        loss=spec,
     )
+
+
+def _gradients(
+    target: SpecPositions, data: MarketData, temperature: float, dirs: list[_Direction]
+) -> tuple[float, Tensor, dict[int, Tensor], np.ndarray]:
+    """Soft objective, its gradient with respect to the positions ``g``, each attributed
+    tensor's gradient (by id) and the positions, from one forward and two backward passes."""
+    positions = target(data, temperature=temperature)
+    value, g = position_gradient(positions, data, target.loss)
     tensors = [p for d in dirs for _, p in d.tensors]
     grads = torch.autograd.grad(positions, tensors, grad_outputs=g, allow_unused=True)
     grad_of = {id(p): (torch.zeros_like(p) if gr is None else gr.detach()) for p, gr in zip(tensors, grads)}
-    w = positions.detach()[0].cpu().numpy()
-    del positions  # frees the reverse graph before the forward-mode passes
+    return value, g, grad_of, positions.detach()[0].cpu().numpy()
 
+
+def _attribute_all(
+    target: SpecPositions,
+    data: MarketData,
+    temperature: float,
+    g: Tensor,
+    grad_of: dict[int, Tensor],
+    dirs: list[_Direction],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The parameter table and the contributions (parameters, days, assets) of every direction."""
     rows, contrib = [], []
     for d in dirs:
         if d.kind == "param":
             ((qual, raw),) = d.tensors
-            natural, scale = _natural_scale(model, d.name)
+            natural, scale = _natural_scale(target.rule, d.name)
             # tangent 1 / (dnatural/draw): the jvp is then dw/d(natural value)
             tangent = {qual: (raw, torch.full_like(raw, 1.0 / scale))}
             gradient = float(grad_of[id(raw)][0]) / scale
@@ -324,34 +330,14 @@ def credit_assignment(
             unit_dir = 1.0 / norm if norm > 0 else 0.0
             tangent = {q: (p, grad_of[id(p)] * unit_dir) for q, p in d.tensors}
             row = (d.name, d.kind, size, d.unit, norm, norm * 0.01 * size)
-        c_d, method = attribute(model, data, temperature, g[0], row[4], tangent)
+        c_d, method = attribute(target, data, temperature, g[0], row[4], tangent)
         contrib.append(c_d)
         rows.append((*row, method))
     c = np.stack(contrib)  # (K, T, N)
-
     table = pd.DataFrame(rows, columns=["param", "kind", "value", "unit", "gradient", "sensitivity", "method"])
     table = table.set_index("param")
     table["residual"] = table["gradient"].to_numpy() - c.sum(axis=(1, 2))
-    names = list(table.index)
-    by_date = pd.DataFrame(c.sum(axis=2).T, index=data.dates.rename("decided"), columns=names)
-    by_asset = pd.DataFrame(c.sum(axis=1).T, index=pd.Index(data.tickers, name="ticker"), columns=names)
-    with torch.no_grad():
-        hard = net_returns(
-            model(data, temperature=0.0), data, cost_bps=cost_bps, slippage=slippage, allocation_scheme=allocation
-        )
-    return CreditResult(
-        rule=type(rule).__name__,
-        objective=objective if isinstance(objective, str) else getattr(objective, "__name__", "custom"),
-        temperature=float(temperature),
-        value=value,
-        hard_sharpe=float(obj.sharpe(hard)[0]),
-        params=table,
-        by_date=by_date,
-        by_asset=by_asset,
-        top_days=_top_days(by_date, table["gradient"], data.dates, int(top)),
-        top_trades=_top_trades(c, names, w, data, int(top)),
-        contributions=c,
-    )
+    return table, c
 
 
 def _earned(dates: pd.DatetimeIndex, idx: np.ndarray) -> pd.DatetimeIndex:

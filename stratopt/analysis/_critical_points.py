@@ -6,8 +6,6 @@ surfaces whose answer is known and then trusted on loss landscapes.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from scipy import ndimage
@@ -98,35 +96,50 @@ def find_critical_points(
     g = np.hypot(gx, gy)
     edge = np.ones_like(z, dtype=bool)
     edge[1:-1, 1:-1] = False
-    rows: list[dict[str, Any]] = []
-
-    def add(kind: str, iy: int, ix: int, size: int) -> None:
-        rows.append(
-            {
-                "kind": kind,
-                "iy": iy,
-                "ix": ix,
-                "value": z[iy, ix],
-                "grad_norm": g[iy, ix],
-                "size": size,
-                "edge": bool(edge[iy, ix]),
-            }
-        )
-
-    # minima: cells no higher than any neighbour, grouped with equal-valued neighbours; a group
-    # that touches an equal cell outside it drains through that cell (a terrace, not a minimum)
     zz = np.where(np.isnan(z), np.inf, z)
+    low, minima = _minima(zz)
+    found = [
+        *(("minimum", iy, ix, size) for iy, ix, size in minima),
+        *(("saddle", iy, ix, 1) for iy, ix in _saddles(s, g, low, stationary_within)),
+        *(("plateau", iy, ix, size) for iy, ix, size in _plateaus(zz, g, plateau_tol, min_plateau)),
+    ]
+    rows = [
+        {
+            "kind": kind,
+            "iy": iy,
+            "ix": ix,
+            "value": z[iy, ix],
+            "grad_norm": g[iy, ix],
+            "size": size,
+            "edge": bool(edge[iy, ix]),
+        }
+        for kind, iy, ix, size in found
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _minima(zz: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
+    """Cells no higher than any neighbour (NaN as +inf in ``zz``), and the minima among them:
+    (iy, ix, size) of each group of equal-valued touching cells whose every neighbour is
+    higher; a group that touches an equal cell outside it drains through that cell (a
+    terrace, not a minimum)."""
     nb = _neighbours(zz, np.inf)
     low = np.isfinite(zz) & (zz <= nb).all(axis=0)
     labels, n_groups = ndimage.label(low, structure=np.ones((3, 3)))
     drains = low & ((nb == zz) & ~_neighbours(low, 0).astype(bool)).any(axis=0)
     bad = set(np.unique(labels[drains]).tolist())
+    out = []
     for lab in range(1, n_groups + 1):
         if lab not in bad:
             cells = np.argwhere(labels == lab)
-            add("minimum", int(cells[0][0]), int(cells[0][1]), len(cells))
-    # saddles: mixed-sign Hessian, Newton step to the stationary point within the cell, and
-    # the locally smallest gradient (in grid-step units here: the step is scale-free)
+            out.append((int(cells[0][0]), int(cells[0][1]), len(cells)))
+    return low, out
+
+
+def _saddles(s: np.ndarray, g: np.ndarray, low: np.ndarray, stationary_within: float) -> list[tuple[int, int]]:
+    """Interior cells of the scaled surface ``s`` with a mixed-sign Hessian, the Newton step to
+    the stationary point within ``stationary_within`` cells, and the locally smallest gradient
+    norm ``g`` (in grid-step units here: the step is scale-free)."""
     sy, sx = np.gradient(s)
     c = s[1:-1, 1:-1]
     fxx = s[1:-1, 2:] - 2 * c + s[1:-1, :-2]
@@ -136,17 +149,21 @@ def find_critical_points(
     with np.errstate(divide="ignore", invalid="ignore"):
         step_x = (fyy * sx[1:-1, 1:-1] - fxy * sy[1:-1, 1:-1]) / det
         step_y = (fxx * sy[1:-1, 1:-1] - fxy * sx[1:-1, 1:-1]) / det
-    near = np.zeros_like(edge)
+    near = np.zeros_like(low)
     near[1:-1, 1:-1] = (det < 0) & (np.maximum(abs(step_x), abs(step_y)) <= stationary_within)
     grank = _rank(g)
     saddle = near & (grank < _neighbours(grank, np.inf)).all(axis=0) & ~low
-    for iy, ix in np.argwhere(saddle):
-        add("saddle", int(iy), int(ix), 1)
-    # plateaus
+    return [(int(iy), int(ix)) for iy, ix in np.argwhere(saddle)]
+
+
+def _plateaus(zz: np.ndarray, g: np.ndarray, plateau_tol: float, min_plateau: int) -> list[tuple[int, int, int]]:
+    """(iy, ix, size) of each connected region of at least ``min_plateau`` cells with gradient
+    norm below ``plateau_tol``, at its lowest cell."""
     labels, n_flat = ndimage.label(g < plateau_tol, structure=np.ones((3, 3)))
+    out = []
     for lab in range(1, n_flat + 1):
         cells = np.argwhere(labels == lab)
         if len(cells) >= min_plateau:
             iy, ix = cells[np.argmin(zz[labels == lab])]
-            add("plateau", int(iy), int(ix), len(cells))
-    return pd.DataFrame(rows, columns=columns)
+            out.append((int(iy), int(ix), len(cells)))
+    return out

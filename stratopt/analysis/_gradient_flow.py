@@ -11,37 +11,32 @@ norm of the order of one through depth.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
 
-from stratopt import objectives as obj
-from stratopt._market import MarketData
-from stratopt.analysis._credit import as_data, check_options, position_gradient
+from stratopt._json import jsonable
+from stratopt._market import MarketData, as_market_data
+from stratopt._result import Result
+from stratopt.analysis._common import check_positive_temperature, position_gradient, resolve_loss
 from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
+from stratopt.plotting import axes_or_new, new_figure
 from stratopt.rules._mlp import Activation, MLPPolicy
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    pass
 
 __all__ = ["GradientFlowResult", "GradientFlowSweep", "gradient_flow", "gradient_flow_sweep"]
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in df.to_dict(orient="records")
-    ]
-
-
-@dataclass
-class GradientFlowResult:
+@dataclass(repr=False)
+class GradientFlowResult(Result):
     """What :func:`gradient_flow` returns.
 
     Attributes
@@ -53,15 +48,24 @@ class GradientFlowResult:
         of 1 would take).
     activation
         The policy's hidden activation.
+    temperature
+        The temperature of the soft positions.
     value
         The soft objective at which the gradient was taken.
+    loss
+        The :class:`~stratopt.LossSpec` whose objective was differentiated.
     """
 
     table: pd.DataFrame
     activation: str
-    objective: str
     temperature: float
     value: float
+    loss: LossSpec = field(default_factory=LossSpec)
+
+    @property
+    def objective(self) -> str:
+        """Name of the differentiated objective."""
+        return self.loss.objective_name
 
     def summary(self) -> str:
         """Plain text: the per-layer table and the first-to-last layer norm ratio."""
@@ -78,21 +82,21 @@ class GradientFlowResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready copy of the table and the headline numbers."""
-        return {
-            "activation": self.activation,
-            "objective": self.objective,
-            "temperature": self.temperature,
-            "value": self.value,
-            "layers": _records(self.table),
-        }
+        """JSON-ready copy of the table, the loss and the headline numbers."""
+        return jsonable(
+            {
+                "activation": self.activation,
+                "objective": self.objective,
+                "loss": self.loss.to_dict(),
+                "temperature": self.temperature,
+                "value": self.value,
+                "layers": self.table.to_dict(orient="records"),
+            }
+        )
 
-    def plot(self) -> Figure:
-        """Weight and bias gradient norms per layer, log scale."""
-        from stratopt.plotting import new_figure
-
-        fig = new_figure(figsize=(7, 3.5))
-        ax = fig.subplots()
+    def plot(self, ax: Axes | None = None) -> Figure:
+        """Weight and bias gradient norms per layer, log scale (on ``ax`` if given)."""
+        fig, ax = axes_or_new(ax, (7, 3.5))
         x = self.table["layer"].to_numpy()
         ax.bar(x - 0.2, self.table["weight_grad_norm"], width=0.4, label="weights")
         ax.bar(x + 0.2, self.table["bias_grad_norm"], width=0.4, label="biases")
@@ -107,18 +111,10 @@ class GradientFlowResult:
         return fig
 
 
-def _flow_table(
-    policy: MLPPolicy,
-    data: MarketData,
-    objective: Callable[..., Tensor],
-    objective_kwargs: dict[str, Any],
-    temperature: float,
-    cost_bps: float,
-) -> tuple[pd.DataFrame, float]:
-    positions = policy(data, temperature=temperature)
-    value, g = position_gradient(
-        positions, data, objective, objective_kwargs, cost_bps=cost_bps, slippage=0.0, allocation="equal_risk"
-    )
+def _flow_table(policy: MLPPolicy, data: MarketData, loss: LossSpec, temperature: float) -> tuple[pd.DataFrame, float]:
+    """Per-layer gradient norms of ``loss``'s soft objective, and that objective."""
+    positions = loss.positions(policy, data, temperature=temperature)
+    value, g = position_gradient(positions, data, loss)
     layers = policy.layer_parameters()
     flat = [t for pair in layers for t in pair]
     grads = torch.autograd.grad(positions, flat, grad_outputs=g, allow_unused=True)
@@ -149,10 +145,7 @@ def _check_policy(policy: object) -> MLPPolicy:
             f"gradient_flow needs an MLPPolicy, got {type(policy).__name__}; "
             "build one with stratopt.MLPPolicy(hidden=(16, 16))"
         )
-    if policy.batch_size != 1:
-        raise ConfigError(
-            f"gradient_flow needs a single-start policy, got {policy.batch_size} starts; use policy.select(i)"
-        )
+    policy.require_single("gradient_flow")
     return policy
 
 
@@ -160,49 +153,50 @@ def gradient_flow(
     policy: MLPPolicy,
     prices: pd.DataFrame | MarketData,
     *,
-    objective: obj.Objective | Callable[[Tensor], Tensor] = "sharpe",
-    objective_kwargs: dict[str, Any] | None = None,
+    loss: LossSpec | None = None,
     temperature: float = 1.0,
-    cost_bps: float = 5.0,
 ) -> GradientFlowResult:
     """Per-layer gradient norms of an :class:`~stratopt.MLPPolicy` at its current weights.
 
-    The gradient is that of the soft objective (smoothed costs, equal-risk allocation, as in
-    :func:`stratopt.fit` without penalties) over all days of ``prices``; the sign does not
-    matter for norms, so it equals the gradient of the training loss.
+    The gradient is that of the soft objective (``loss``'s objective of the net returns with
+    smoothed costs, its slippage, allocation and position mode, as in :func:`stratopt.fit`
+    without penalties) over all days of ``prices``; the sign does not matter for norms, so it
+    equals the gradient of the training loss.
 
     Parameters
     ----------
     policy
         A single-start policy (left unchanged).
     prices
-        Price table or :class:`~stratopt.MarketData`.
-    objective, objective_kwargs, temperature, cost_bps
-        As in :func:`stratopt.fit`; ``temperature`` (> 0) scales the output ``tanh(z / T)``.
+        Price table or :class:`~stratopt.MarketData` (used in float64).
+    loss
+        Objective, costs, slippage, allocation and position mode (:class:`~stratopt.LossSpec`,
+        default ``LossSpec()``).
+    temperature
+        Softness (> 0): it scales the output ``tanh(z / T)``.
 
     Examples
     --------
-    >>> from stratopt import MLPPolicy, load_prices
+    >>> from stratopt import LossSpec, MLPPolicy, load_prices
     >>> from stratopt.analysis import gradient_flow
     >>> prices = load_prices("sp500", tickers=["AAPL", "KO"], start="2015", end="2018")
-    >>> flow = gradient_flow(MLPPolicy(hidden=(8, 8), seed=0), prices)
+    >>> flow = gradient_flow(MLPPolicy(hidden=(8, 8), seed=0), prices, loss=LossSpec(slippage=0.1))
     >>> list(flow.table["layer"])
     [1, 2, 3]
     """
     _check_policy(policy)
-    check_options(temperature, cost_bps)
-    model = copy.deepcopy(policy).to(torch.float64)
-    table, value = _flow_table(
-        model, as_data(prices), obj.get_objective(objective), dict(objective_kwargs or {}), float(temperature), cost_bps
-    )
-    name = objective if isinstance(objective, str) else getattr(objective, "__name__", "custom")
+    temperature = check_positive_temperature(temperature)
+    spec = resolve_loss(loss)
+    data = as_market_data(prices, dtype=torch.float64)
+    model = copy.deepcopy(policy).to(dtype=torch.float64, device=data.device)
+    table, value = _flow_table(model, data, spec, temperature)
     return GradientFlowResult(
-        table=table, activation=policy.activation, objective=name, temperature=float(temperature), value=value
+        table=table, activation=policy.activation, temperature=temperature, value=value, loss=spec
     )
 
 
-@dataclass
-class GradientFlowSweep:
+@dataclass(repr=False)
+class GradientFlowSweep(Result):
     """What :func:`gradient_flow_sweep` returns.
 
     Attributes
@@ -210,11 +204,17 @@ class GradientFlowSweep:
     table
         Tidy: one row per (depth, activation, layer) with ``grad_norm`` (weights and biases
         together), ``weight_grad_norm`` and ``bias_grad_norm``; layer 1 is the input side.
+    width, seed
+        Hidden width and weight seed of every policy.
+    temperature, loss
+        Softness and :class:`~stratopt.LossSpec` of the differentiated objective.
     """
 
     table: pd.DataFrame
     width: int
     seed: int
+    temperature: float = 1.0
+    loss: LossSpec = field(default_factory=LossSpec)
 
     def first_layer(self) -> pd.DataFrame:
         """First-layer gradient norm, one row per depth, one column per activation."""
@@ -230,32 +230,49 @@ class GradientFlowSweep:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready rows of the tidy table."""
-        return {"width": self.width, "seed": self.seed, "rows": _records(self.table)}
+        """JSON-ready rows of the tidy table, with width, seed, temperature and loss."""
+        return jsonable(
+            {
+                "width": self.width,
+                "seed": self.seed,
+                "temperature": self.temperature,
+                "loss": self.loss.to_dict(),
+                "rows": self.table.to_dict(orient="records"),
+            }
+        )
 
-    def plot(self) -> Figure:
-        """Gradient norm by layer (log scale), one panel per activation, one colour per depth."""
+    def plot(self, ax: Axes | None = None) -> Figure:
+        """Gradient norm by layer (log scale), one panel per activation, one colour per depth.
+
+        ``ax`` is accepted when the sweep has one activation (one panel)."""
         from matplotlib import colormaps
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import Normalize
 
-        from stratopt.plotting import new_figure
-
         acts = list(dict.fromkeys(self.table["activation"]))
+        if ax is not None and len(acts) > 1:
+            raise ConfigError(
+                f"this sweep has {len(acts)} activations, one panel each, so plot() makes its own "
+                "figure; call it without ax, or sweep one activation to draw on an axes"
+            )
         depths = sorted(self.table["depth"].unique())
         norm = Normalize(min(depths), max(depths) if max(depths) > min(depths) else min(depths) + 1)
         cmap = colormaps["viridis"]
-        fig = new_figure(figsize=(4.2 * len(acts) + 1, 3.8))
-        axes = np.atleast_1d(fig.subplots(1, len(acts), sharey=True))
-        for ax, act in zip(axes, acts):
+        fig: Figure
+        if ax is None:
+            fig = new_figure(figsize=(4.2 * len(acts) + 1, 3.8))
+            axes = list(np.atleast_1d(fig.subplots(1, len(acts), sharey=True)))
+            fig.suptitle(f"gradient flow through MLP policies (width {self.width}, seed {self.seed})")
+        else:
+            fig, axes = axes_or_new(ax)[0], [ax]
+        for panel, act in zip(axes, acts):
             for depth in depths:
                 t = self.table[(self.table["activation"] == act) & (self.table["depth"] == depth)]
-                ax.plot(t["layer"], t["grad_norm"], marker="o", ms=3, color=cmap(norm(depth)))
-            ax.set_yscale("log")
-            ax.set(title=act, xlabel="layer (1 = input side)")
+                panel.plot(t["layer"], t["grad_norm"], marker="o", ms=3, color=cmap(norm(depth)))
+            panel.set_yscale("log")
+            panel.set(title=act, xlabel="layer (1 = input side)")
         axes[0].set_ylabel("gradient norm")
-        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=list(axes), label="depth (layers)")
-        fig.suptitle(f"gradient flow through MLP policies (width {self.width}, seed {self.seed})")
+        fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, label="depth (layers)")
         return fig
 
 
@@ -267,9 +284,8 @@ def gradient_flow_sweep(
     width: int = 32,
     n_lags: int = 10,
     seed: int = 0,
-    objective: obj.Objective | Callable[[Tensor], Tensor] = "sharpe",
+    loss: LossSpec | None = None,
     temperature: float = 1.0,
-    cost_bps: float = 5.0,
 ) -> GradientFlowSweep:
     """Gradient norms per layer of freshly initialised MLP policies of several depths and activations.
 
@@ -280,7 +296,7 @@ def gradient_flow_sweep(
     Parameters
     ----------
     prices
-        Price table or :class:`~stratopt.MarketData`.
+        Price table or :class:`~stratopt.MarketData` (used in float64).
     depths
         Numbers of weight layers (>= 1; depth 1 is a linear policy).
     activations
@@ -292,7 +308,7 @@ def gradient_flow_sweep(
         only if all 32 of its units do, which He initialisation makes vanishingly unlikely.
     n_lags, seed
         Inputs per (day, asset) and the seed of every policy's weights.
-    objective, temperature, cost_bps
+    loss, temperature
         As in :func:`gradient_flow`.
 
     Returns
@@ -305,14 +321,20 @@ def gradient_flow_sweep(
         raise ConfigError(f"depths={depths!r} must be a non-empty list of integers >= 1")
     if not activations:
         raise ConfigError("activations is empty; pass some of 'sigmoid', 'tanh', 'relu'")
-    check_options(temperature, cost_bps)
-    data = as_data(prices)  # one conversion: the lagged-return features are memoised on it
-    objective_fn = obj.get_objective(objective)
+    temperature = check_positive_temperature(temperature)
+    spec = resolve_loss(loss)
+    data = as_market_data(prices, dtype=torch.float64)  # one conversion: the features are memoised on it
     frames = []
     for act in activations:
         for depth in depths:
             policy = MLPPolicy(n_lags, hidden=(width,) * (depth - 1), activation=act, seed=seed)
-            table, _ = _flow_table(policy, data, objective_fn, {}, float(temperature), cost_bps)
+            table, _ = _flow_table(policy.to(device=data.device), data, spec, temperature)
             frames.append(table.assign(depth=depth, activation=act))
     cols = ["depth", "activation", "layer", "grad_norm", "weight_grad_norm", "bias_grad_norm"]
-    return GradientFlowSweep(table=pd.concat(frames, ignore_index=True)[cols], width=int(width), seed=int(seed))
+    return GradientFlowSweep(
+        table=pd.concat(frames, ignore_index=True)[cols],
+        width=int(width),
+        seed=int(seed),
+        temperature=temperature,
+        loss=spec,
+    )

@@ -1,5 +1,8 @@
 """Jacobian-vector products of a rule's positions with respect to its parameters.
 
+The positions are those of a module called as ``module(data, temperature=...)``: a rule, or a
+rule seen through a :class:`~stratopt.LossSpec`'s position mode (see :class:`SpecPositions`).
+
 ``J v`` with ``J = dw/dtheta`` (positions by parameters) is what splits a gradient into one term
 per (day, asset). Forward mode gives it in one pass; reverse-over-reverse AD is the fallback
 that needs only the backward formulas every rule is already tested with.
@@ -13,17 +16,31 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 import torch.autograd.forward_ad as fwad
-from torch import Tensor
+from torch import Tensor, nn
 from torch.func import functional_call
 
 from stratopt._market import MarketData
+from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 
-__all__ = ["attribute", "jvp_forward", "jvp_reverse"]
+__all__ = ["SpecPositions", "attribute", "jvp_forward", "jvp_reverse"]
+
+
+class SpecPositions(nn.Module):
+    """``loss.positions(rule, data, temperature=...)`` as a module, so that Jacobians of the
+    positions the spec trades (its position mode applied) can be taken by ``functional_call``.
+    The rule's tensors are named ``"rule." + name``."""
+
+    def __init__(self, rule: Rule, loss: LossSpec) -> None:
+        super().__init__()
+        self.rule, self.loss = rule, loss
+
+    def forward(self, data: MarketData, *, temperature: float) -> Tensor:
+        return self.loss.positions(self.rule, data, temperature=temperature)
 
 
 def jvp_forward(
-    rule: Rule, data: MarketData, temperature: float, tangents: Mapping[str, tuple[Tensor, Tensor]]
+    rule: nn.Module, data: MarketData, temperature: float, tangents: Mapping[str, tuple[Tensor, Tensor]]
 ) -> Tensor:
     """``sum_k dw/dtheta_k . v_k`` by forward-mode AD (dual numbers), shape (days, assets).
 
@@ -38,12 +55,12 @@ def jvp_forward(
         out = functional_call(rule, duals, (data,), {"temperature": temperature})
         tangent = fwad.unpack_dual(out).tangent
     if tangent is None:  # the positions do not depend on these tensors at all
-        return torch.zeros(data.n_days, data.n_assets, dtype=data.dtype)
+        return torch.zeros(data.n_days, data.n_assets, dtype=data.dtype, device=data.device)
     return tangent.detach()[0]
 
 
 def jvp_reverse(
-    rule: Rule, data: MarketData, temperature: float, tangents: Mapping[str, tuple[Tensor, Tensor]]
+    rule: nn.Module, data: MarketData, temperature: float, tangents: Mapping[str, tuple[Tensor, Tensor]]
 ) -> Tensor:
     """The same product by reverse-over-reverse AD: ``J v = d/du (J^T u . v)``, which is linear in
     ``u``. Two backward passes instead of one forward pass, but it needs only backward formulas."""
@@ -55,13 +72,13 @@ def jvp_reverse(
         jt_u = torch.autograd.grad(out, params, grad_outputs=u, create_graph=True, allow_unused=True)
         terms = [(j * v).sum() for j, (_, v) in zip(jt_u, tangents.values()) if j is not None]
         if not terms:
-            return torch.zeros(data.n_days, data.n_assets, dtype=data.dtype)
+            return torch.zeros(data.n_days, data.n_assets, dtype=data.dtype, device=data.device)
         (jv,) = torch.autograd.grad(torch.stack(terms).sum(), u, allow_unused=True)
     return torch.zeros_like(out[0]) if jv is None else jv.detach()[0]
 
 
 def attribute(
-    rule: Rule,
+    rule: nn.Module,
     data: MarketData,
     temperature: float,
     g: Tensor,

@@ -19,44 +19,32 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor
 
-from stratopt import objectives as obj
-from stratopt._market import MarketData
+from stratopt._json import jsonable
+from stratopt._market import MarketData, as_market_data
+from stratopt._result import Result
+from stratopt.analysis._common import check_rule, no_axes, replicate, resolve_loss
 from stratopt.analysis._critical_points import find_critical_points
+from stratopt.analysis._sharpe import sample_sharpe
 from stratopt.errors import ConfigError
-from stratopt.pnl import Allocation, net_returns
+from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 from stratopt.rules._params import Param
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from stratopt.training._result import FitResult
+    from stratopt.training import FitResult
 
 __all__ = ["Landscape", "loss_landscape"]
 
 Spacing = Literal["auto", "linear", "log"]
+Scale = Literal["linear", "log"]
 Surface = Literal["soft", "hard"]
 
 
 # ------------------------------------------------------------------------- batched evaluation
-def _batched(rule: Rule, k: int) -> Rule:
-    """A copy of single-start ``rule`` with ``k`` identical starts (every weight broadcast)."""
-    new = rule.with_starts(k, seed=0)
-    with torch.no_grad():  # with_starts draws random starts: overwrite them all with start 0
-        for p_new, p_old in zip(new.parameters(), rule.parameters(), strict=True):
-            p_new.copy_(p_old.expand_as(p_new))
-    return new
-
-
-def _sharpe_ddof1(r: Tensor) -> Tensor:
-    """Annualised Sharpe with the sample std (ddof=1), as :func:`stratopt.metrics.sharpe_ratio`."""
-    mean = r.mean(-1, keepdim=True)
-    sd = torch.sqrt(((r - mean) ** 2).sum(-1) / (r.shape[-1] - 1))  # 4x faster than Tensor.std here
-    return torch.where(sd > 0, mean[..., 0] / sd * math.sqrt(252), torch.zeros_like(sd))
-
-
 def _tile_order(ny: int, nx: int, chunk: int) -> tuple[np.ndarray, int]:
     """Grid cells in tile-major order, and the tile size.
 
@@ -71,6 +59,44 @@ def _tile_order(ny: int, nx: int, chunk: int) -> tuple[np.ndarray, int]:
     return np.argsort(tile, kind="stable"), tx * ty
 
 
+def _hard_keys(rule: Rule, values: Mapping[str, np.ndarray], dtype: torch.dtype) -> np.ndarray:
+    """The parameter values the hard rule will use at each point, (points, parameters), through
+    the same round trip as ``set_params`` (5.5 may come back as 5.4999... and round to 5)."""
+    specs = {name: (owner._raw[spec.name].dtype, spec) for name, owner, spec in rule.named_specs()}
+    columns = []
+    for name, v in values.items():
+        raw_dtype, spec = specs[name]
+        raw = spec.to_raw(torch.as_tensor(v, dtype=torch.float64)).to(raw_dtype)
+        columns.append(spec.hard(spec.to_natural(raw).to(dtype)).double().numpy())
+    return np.stack(columns, 1)
+
+
+def _run(
+    rule: Rule,
+    data: MarketData,
+    loss: LossSpec,
+    values: Mapping[str, np.ndarray],
+    idx: np.ndarray,
+    chunk: int,
+    tau: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Loss (``-loss.score``) and, for the hard rule (``tau == 0``), sample Sharpe at the points
+    ``idx`` of ``values``, ``chunk`` points per batched pass (soft and smoothed costs if tau > 0)."""
+    out_loss, out_sharpe = np.empty(len(idx)), np.full(len(idx), np.nan)
+    models: dict[int, Rule] = {}
+    for s in range(0, len(idx), chunk):
+        sel = idx[s : s + chunk]
+        if len(sel) not in models:
+            models[len(sel)] = replicate(rule, len(sel))
+        model = models[len(sel)].set_params({k: v[sel] for k, v in values.items()})
+        with torch.no_grad():
+            r = loss.rule_returns(model, data, temperature=tau)
+            out_loss[s : s + len(sel)] = (-loss.score(r)).double().cpu().numpy()
+            if tau == 0:
+                out_sharpe[s : s + len(sel)] = sample_sharpe(r).double().cpu().numpy()
+    return out_loss, out_sharpe
+
+
 def _evaluate(
     rule: Rule,
     data: MarketData,
@@ -79,69 +105,28 @@ def _evaluate(
     chunk: int,
     *,
     temperature: float,
-    objective: Callable[..., Tensor],
-    objective_kwargs: Mapping[str, Any],
-    cost_bps: float,
-    slippage: float,
-    allocation: Allocation,
+    loss: LossSpec,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Soft loss, hard loss and hard Sharpe at each point of ``values`` (name -> array; other
     parameters stay at ``rule``'s values), ``chunk`` points per batched pass in ``order``."""
     n = len(order)
-    specs = {name: (owner._raw[spec.name].dtype, spec) for name, owner, spec in rule.named_specs()}
-    models: dict[int, Rule] = {}
-
-    def hard_value(name: str, v: np.ndarray) -> np.ndarray:
-        """The value the hard rule will use, through the same round trip as ``set_params``
-        (5.5 may come back as 5.4999... and round to 5)."""
-        raw_dtype, spec = specs[name]
-        raw = spec.to_raw(torch.as_tensor(v, dtype=torch.float64)).to(raw_dtype)
-        return spec.hard(spec.to_natural(raw).to(data.dtype)).double().numpy()
-
-    def run(idx: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
-        loss, sharpe = np.empty(len(idx)), np.empty(len(idx))
-        for s in range(0, len(idx), chunk):
-            sel = idx[s : s + chunk]
-            if len(sel) not in models:
-                models[len(sel)] = _batched(rule, len(sel))
-            model = models[len(sel)].set_params({k: v[sel] for k, v in values.items()})
-            with torch.no_grad():
-                r = net_returns(
-                    model(data, temperature=tau),
-                    data,
-                    cost_bps=cost_bps,
-                    slippage=slippage,
-                    allocation_scheme=allocation,
-                    smooth=tau > 0,
-                )
-                loss[s : s + len(sel)] = (-objective(r, **objective_kwargs)).double().cpu().numpy()
-                if tau == 0:
-                    sharpe[s : s + len(sel)] = _sharpe_ddof1(r).double().cpu().numpy()
-        return loss, sharpe
-
     soft = np.empty(n)
-    soft[order] = run(order, temperature)[0]
+    soft[order] = _run(rule, data, loss, values, order, chunk, temperature)[0]
     # The hard rule rounds integer windows, so grid points that round alike are one hard rule:
     # evaluate each once (in the order of its first cell, which keeps the tiles together).
-    keys = np.stack([hard_value(k, v) for k, v in values.items()], 1)
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(_hard_keys(rule, values, data.dtype), axis=0, return_index=True, return_inverse=True)
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
     by_order = np.argsort(position[first])
     loss_u, sharpe_u = np.empty(len(first)), np.empty(len(first))
-    loss_u[by_order], sharpe_u[by_order] = run(first[by_order], 0.0)
+    loss_u[by_order], sharpe_u[by_order] = _run(rule, data, loss, values, first[by_order], chunk, 0.0)
     inverse = inverse.reshape(-1)
     return soft, loss_u[inverse], sharpe_u[inverse]
 
 
 # ------------------------------------------------------------------------------------ result
-def _json_array(a: np.ndarray) -> list[Any]:
-    """Nested lists with None for non-finite values (strict JSON has no NaN)."""
-    return [[float(v) if math.isfinite(v) else None for v in row] for row in a.tolist()]
-
-
-@dataclass
-class Landscape:
+@dataclass(repr=False)
+class Landscape(Result):
     """What :func:`loss_landscape` returns.
 
     Attributes
@@ -154,7 +139,8 @@ class Landscape:
         matplotlib's ``contour`` expects): soft at ``config["temperature"]`` with smoothed
         costs, the loss gradient descent sees; hard at temperature 0 with exact costs.
     hard_sharpe
-        Annualised Sharpe of the hard rule (sample std, as :func:`stratopt.backtest`).
+        Annualised Sharpe of the hard rule (sample std, as :func:`stratopt.backtest`; zero
+        spread gives 0 for a flat rule and +/-inf otherwise).
     critical_points
         One row per minimum, saddle or plateau of each surface (see
         :func:`find_critical_points`): ``surface``, ``kind``, both parameters, ``loss``,
@@ -165,16 +151,18 @@ class Landscape:
         search would pick.
     fixed
         The other parameters, held at the rule's values.
+    loss
+        The :class:`~stratopt.LossSpec` both surfaces are scored with.
     config
-        Rule, objective, temperature, costs, grid, thresholds, data span and run time.
+        Rule, loss, temperature, grid, thresholds, data span and run time.
     """
 
     x: str
     y: str
     x_values: np.ndarray
     y_values: np.ndarray
-    x_scale: Literal["linear", "log"]
-    y_scale: Literal["linear", "log"]
+    x_scale: Scale
+    y_scale: Scale
     soft_loss: np.ndarray
     hard_loss: np.ndarray
     hard_sharpe: np.ndarray
@@ -182,6 +170,7 @@ class Landscape:
     global_min: dict[str, dict[str, float]]
     fixed: dict[str, float]
     config: dict[str, Any]
+    loss: LossSpec
     _evaluator: Callable[[Mapping[str, np.ndarray]], tuple[np.ndarray, ...]] = field(repr=False)
 
     def evaluate(self, points: Mapping[str, Any]) -> pd.DataFrame:
@@ -240,10 +229,11 @@ class Landscape:
             f"{len(self.y_values)} grid ({self.x_scale}/{self.y_scale} spacing) in {c['seconds']:.2f} s; "
             f"other parameters: {fixed}"
         )
+        spec = self.loss
         data = (
             f"data: {', '.join(c['tickers'])}, {c['start']} to {c['end']} ({c['n_days']} days); loss = "
-            f"-{c['objective']}, soft at temperature {c['temperature']:g}, hard at 0 with exact costs "
-            f"({c['cost_bps']:g} bps)"
+            f"-{spec.objective_name}, soft at temperature {c['temperature']:g}, hard at 0 with exact costs "
+            f"({spec.cost_bps:g} bps, slippage {spec.slippage:g}, {spec.allocation}, {spec.position_mode})"
         )
         lines = [head, data, ""]
         for s in ("hard", "soft"):
@@ -267,44 +257,51 @@ class Landscape:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record: grids, both surfaces, hard Sharpe, critical points, minima, config."""
-        cp = self.critical_points.astype(object).where(self.critical_points.notna(), None)
-        return {
-            "x": self.x,
-            "y": self.y,
-            "x_scale": self.x_scale,
-            "y_scale": self.y_scale,
-            "x_values": self.x_values.tolist(),
-            "y_values": self.y_values.tolist(),
-            "soft_loss": _json_array(self.soft_loss),
-            "hard_loss": _json_array(self.hard_loss),
-            "hard_sharpe": _json_array(self.hard_sharpe),
-            "critical_points": cp.to_dict("records"),
-            "global_min": self.global_min,
-            "fixed": self.fixed,
-            "config": self.config,
-        }
+        return jsonable(
+            {
+                "x": self.x,
+                "y": self.y,
+                "x_scale": self.x_scale,
+                "y_scale": self.y_scale,
+                "x_values": self.x_values,
+                "y_values": self.y_values,
+                "soft_loss": self.soft_loss,
+                "hard_loss": self.hard_loss,
+                "hard_sharpe": self.hard_sharpe,
+                "critical_points": self.critical_points.to_dict(orient="records"),
+                "global_min": self.global_min,
+                "fixed": self.fixed,
+                "loss": self.loss.to_dict(),
+                "config": self.config,
+            }
+        )
 
-    def plot(self, trajectory: FitResult | None = None, *, surface: Surface = "soft") -> Figure:
-        """A 3D surface and a contour map side by side, critical points marked.
+    def plot(self, ax: Axes | None = None, *, trajectory: FitResult | None = None, surface: Surface = "soft") -> Figure:
+        """A 3D surface and a contour map side by side, critical points marked (two panels:
+        ``ax`` must be None).
 
         ``trajectory`` overlays a fit's path (every start of a multi-start fit, the best one
         bold) with its first and last epochs marked; it belongs on the soft surface, the one
         gradient descent walks (at the fit's own temperatures).
         """
         from stratopt.analysis._landscape_plots import plot_landscape
+        from stratopt.training import FitResult
 
+        if isinstance(ax, FitResult):
+            raise ConfigError("pass the fit as plot(trajectory=fit_result); the first argument is ax")
+        no_axes(ax, "a 3D surface and a contour map")
         return plot_landscape(self, trajectory=trajectory, surface=surface)
 
     def __repr__(self) -> str:
         g = self.global_min["hard"]
         return (
-            f"Landscape({self.x} x {self.y}, {len(self.x_values)} x {len(self.y_values)}, grid best "
-            f"{self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, hard Sharpe {g['hard_sharpe']:.3f})"
+            f"<Landscape: {self.x} x {self.y}, {len(self.x_values)} x {len(self.y_values)} grid, grid best "
+            f"{self.x}={g[self.x]:.4g}, {self.y}={g[self.y]:.4g}, hard Sharpe {g['hard_sharpe']:.3f}>"
         )
 
 
 # ------------------------------------------------------------------------------ entry point
-def _axis(spec: Param, current: float, given: Any, n: int, spacing: Spacing) -> tuple[np.ndarray, str]:
+def _axis(spec: Param, current: float, given: Any, n: int, spacing: Spacing) -> tuple[np.ndarray, Scale]:
     """Grid values of one parameter and their spacing (defaults: see :func:`loss_landscape`)."""
     if given is not None:
         try:
@@ -325,7 +322,10 @@ def _axis(spec: Param, current: float, given: Any, n: int, spacing: Spacing) -> 
         lo, hi = current - 2 * max(abs(current), 1.0), current + 2 * max(abs(current), 1.0)
     if not lo < hi:
         raise ConfigError(f"range ({lo}, {hi}) for {spec.name} is empty; give low < high")
-    scale = ("log" if spec.unit == "days" and lo > 0 else "linear") if spacing == "auto" else spacing
+    if spacing == "auto":
+        scale: Scale = "log" if (spec.scale == "log" or spec.unit == "days") and lo > 0 else "linear"
+    else:
+        scale = spacing
     if scale == "log":
         if lo <= 0:
             raise ConfigError(
@@ -345,18 +345,14 @@ def _grid_shape(grid: int | tuple[int, int]) -> tuple[int, int]:
 def loss_landscape(
     rule: Rule,
     prices: pd.DataFrame | MarketData,
-    x: str = "fast",
-    y: str = "slow",
+    x: str | None = None,
+    y: str | None = None,
     *,
     grid: int | tuple[int, int] = 60,
     ranges: Mapping[str, tuple[float, float]] | None = None,
     spacing: Spacing = "auto",
-    objective: obj.Objective | Callable[[Tensor], Tensor] = "sharpe",
-    objective_kwargs: Mapping[str, Any] | None = None,
+    loss: LossSpec | None = None,
     temperature: float = 0.1,
-    cost_bps: float = 5.0,
-    slippage: float = 0.0,
-    allocation: Allocation = "equal_risk",
     chunk: int | None = None,
     stationary_within: float = 1.0,
     plateau_tol: float = 0.02,
@@ -376,27 +372,30 @@ def loss_landscape(
     prices
         Price table (dates x tickers) or :class:`~stratopt.MarketData`.
     x, y
-        Names of the two parameters (dotted names reach sub-rules, as in ``set_params``).
+        Names of the two parameters (dotted names reach sub-rules, as in ``set_params``);
+        default the rule's first parameter and its next one (for
+        :class:`~stratopt.MACrossover`, ``fast`` and ``ratio``). Derived values such as the
+        crossover's ``slow`` span are not axes: the grid is over the parameters themselves.
     grid
         Points per axis: ``n`` or ``(nx, ny)``.
     ranges
         ``{name: (low, high)}`` in natural units, strictly inside the parameter's bounds.
         Default: for bounded parameters the bounds less a margin (integer windows from the
-        first to the last whole day strictly inside, e.g. 3 to 399 days for bounds (2, 400);
+        first to the last whole day strictly inside, e.g. 3 to 99 days for bounds (2, 100);
         others 2% of the range in from each bound); for a lower bound only, from
         ``low + d / 20`` to ``low + 4 d`` with ``d`` the current distance from the bound; for
         unbounded ones the current value +- 2 max(|value|, 1).
     spacing
-        ``"auto"`` (default) spaces parameters in days logarithmically (a window's effect
-        scales with its log: 5 vs 10 days differ as much as 100 vs 200) and others linearly;
-        ``"linear"`` or ``"log"`` for both axes.
-    objective, objective_kwargs
-        Loss is ``-objective(net returns)``; see :func:`stratopt.fit`.
+        ``"auto"`` (default) spaces a parameter as it is optimised: logarithmically for
+        ``Param(scale="log")`` and for windows in days (a window's effect scales with its log:
+        5 vs 10 days differ as much as 100 vs 200), others linearly; ``"linear"`` or ``"log"``
+        for both axes.
+    loss
+        Objective, costs, slippage, allocation and position mode (:class:`~stratopt.LossSpec`,
+        default ``LossSpec()``): the loss is ``-loss.score(net returns)`` (penalties left out).
     temperature
         Temperature of the soft surface, > 0 (default 0.1, where ``fit`` ends its default
         annealing). The hard surface is the rule at temperature 0 with exact costs.
-    cost_bps, slippage, allocation
-        Costs and capital split, as in :func:`stratopt.pnl.net_returns`.
     chunk
         Grid points per batched pass; default about half a million (points x days x assets)
         elements, at least 16 points (63 points for one stock over 8,313 days). Tensors that
@@ -417,21 +416,100 @@ def loss_landscape(
     >>> import stratopt
     >>> from stratopt.analysis import loss_landscape
     >>> prices = stratopt.load_prices("sp500", tickers=["AAPL"], start="2010")
-    >>> land = loss_landscape(stratopt.MACrossover(), prices, grid=12)
+    >>> land = loss_landscape(stratopt.MACrossover(), prices, grid=12, loss=stratopt.LossSpec(cost_bps=10))
     >>> land.hard_loss.shape
     (12, 12)
     >>> best = land.global_min["hard"]
     >>> bool(best["loss"] == land.hard_loss.min())
     True
     """
-    if not isinstance(rule, Rule):
-        raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
-    if rule.batch_size != 1:
-        raise ConfigError(
-            f"loss_landscape takes a single-start rule; this one has {rule.batch_size}: use rule.select(i)"
-        )
+    x, y, specs = _check_landscape_args(rule, x, y, spacing, temperature, chunk, ranges)
+    spec = resolve_loss(loss)
+    nx, ny = _grid_shape(grid)
+    data = as_market_data(prices, dtype=dtype)
+    current = rule.params
+    xs, x_scale = _axis(specs[x], current[x], (ranges or {}).get(x), nx, spacing)
+    ys, y_scale = _axis(specs[y], current[y], (ranges or {}).get(y), ny, spacing)
+    if chunk is None:
+        chunk = max(16, 2**19 // (data.n_days * data.n_assets))
+    evaluator = partial(_evaluate, copy.deepcopy(rule), data, temperature=float(temperature), loss=spec)
+    began = time.perf_counter()
+    soft, hard, sharpe, tile = _surfaces(evaluator, x, y, xs, ys, chunk)
+    seconds = time.perf_counter() - began
+    thresholds = {"stationary_within": stationary_within, "plateau_tol": plateau_tol, "min_plateau": min_plateau}
+    critical, best = _critical_points(x, y, xs, ys, {"soft": soft, "hard": hard}, sharpe, thresholds)
+    config = {
+        "rule": type(rule).__name__,
+        "temperature": float(temperature),
+        "grid": [nx, ny],
+        "chunk": tile,
+        **thresholds,
+        **_span(data),
+        "seconds": seconds,
+        "units": {x: specs[x].unit, y: specs[y].unit},
+    }
+    return Landscape(
+        x=x,
+        y=y,
+        x_values=xs,
+        y_values=ys,
+        x_scale=x_scale,
+        y_scale=y_scale,
+        soft_loss=soft,
+        hard_loss=hard,
+        hard_sharpe=sharpe,
+        critical_points=critical,
+        global_min=best,
+        fixed={k: current[k] for k in specs if k not in (x, y)},  # parameters, not derived values
+        config=config,
+        loss=spec,
+        _evaluator=lambda values: evaluator(values, np.arange(len(next(iter(values.values())))), chunk),
+    )
+
+
+def _span(data: MarketData) -> dict[str, Any]:
+    """Tickers, first and last date and number of days of ``data``."""
+    return {
+        "tickers": list(data.tickers),
+        "start": str(data.dates[0].date()),
+        "end": str(data.dates[-1].date()),
+        "n_days": data.n_days,
+    }
+
+
+def _surfaces(
+    evaluator: Callable[..., tuple[np.ndarray, ...]], x: str, y: str, xs: np.ndarray, ys: np.ndarray, chunk: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Soft loss, hard loss and hard Sharpe on the grid ``ys x xs``, in tiles; and the tile size."""
+    order, tile = _tile_order(len(ys), len(xs), chunk)
+    gx, gy = np.meshgrid(xs, ys)
+    soft, hard, sharpe = (a.reshape(gx.shape) for a in evaluator({x: gx.ravel(), y: gy.ravel()}, order, tile))
+    return soft, hard, sharpe, tile
+
+
+def _check_landscape_args(
+    rule: Rule,
+    x: str | None,
+    y: str | None,
+    spacing: str,
+    temperature: float,
+    chunk: int | None,
+    ranges: Mapping[str, tuple[float, float]] | None,
+) -> tuple[str, str, dict[str, Param]]:
+    """The two axes (defaults filled in) and the rule's parameter specs by name, once the
+    arguments are checked."""
+    check_rule(rule, "loss_landscape")
     specs = {name: spec for name, _, spec in rule.named_specs()}
+    if (x is None or y is None) and len(specs) < 2:
+        raise ConfigError(f"{type(rule).__name__} has parameters {sorted(specs)}; a landscape needs two")
+    x = x if x is not None else next(iter(specs))
+    y = y if y is not None else next(n for n in specs if n != x)
     for axis, name in (("x", x), ("y", y)):
+        if name in rule.params and name not in specs:
+            raise ConfigError(
+                f"{axis}={name!r} is a value {type(rule).__name__} derives from its parameters; a landscape "
+                f"varies the parameters themselves: {sorted(specs)}"
+            )
         if name not in specs:
             raise ConfigError(f"{axis}={name!r} is not a parameter of {type(rule).__name__}; it has {sorted(specs)}")
     if x == y:
@@ -445,39 +523,22 @@ def loss_landscape(
     extra = sorted(set(ranges or {}) - {x, y})
     if extra:
         raise ConfigError(f"ranges names {extra}, which are not x={x!r} or y={y!r}")
-    nx, ny = _grid_shape(grid)
-    objective_fn = obj.get_objective(objective)
-    data = prices if isinstance(prices, MarketData) else MarketData.from_prices(prices, dtype=dtype)
-    data = data if data.dtype == dtype else data.to(dtype=dtype)
-    current = rule.params
-    xs, x_scale = _axis(specs[x], current[x], (ranges or {}).get(x), nx, spacing)
-    ys, y_scale = _axis(specs[y], current[y], (ranges or {}).get(y), ny, spacing)
-    if chunk is None:
-        chunk = max(16, 2**19 // (data.n_days * data.n_assets))
-    evaluator = partial(
-        _evaluate,
-        copy.deepcopy(rule),
-        data,
-        temperature=float(temperature),
-        objective=objective_fn,
-        objective_kwargs=dict(objective_kwargs or {}),
-        cost_bps=cost_bps,
-        slippage=slippage,
-        allocation=allocation,
-    )
+    return x, y, specs
 
-    began = time.perf_counter()
-    order, tile = _tile_order(ny, nx, chunk)
-    gx, gy = np.meshgrid(xs, ys)
-    soft, hard, sharpe = (a.reshape(ny, nx) for a in evaluator({x: gx.ravel(), y: gy.ravel()}, order, tile))
-    seconds = time.perf_counter() - began
 
-    surfaces = {"soft": soft, "hard": hard}
+def _critical_points(
+    x: str,
+    y: str,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    surfaces: Mapping[str, np.ndarray],
+    sharpe: np.ndarray,
+    thresholds: Mapping[str, Any],
+) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
+    """Critical points of each surface (one table) and each surface's lowest grid point."""
     tables, best = [], {}
     for name, z in surfaces.items():
-        cp = find_critical_points(
-            z, stationary_within=stationary_within, plateau_tol=plateau_tol, min_plateau=min_plateau
-        )
+        cp = find_critical_points(z, **thresholds)
         iy, ix = cp["iy"].to_numpy(int), cp["ix"].to_numpy(int)
         tables.append(cp.assign(surface=name, **{x: xs[ix], y: ys[iy]}, hard_sharpe=sharpe[iy, ix]))
         jy, jx = np.unravel_index(np.nanargmin(z), z.shape)
@@ -491,39 +552,4 @@ def loss_landscape(
         }
     columns = ["surface", "kind", x, y, "loss", "hard_sharpe", "grad_norm", "size", "edge", "ix", "iy"]
     critical = pd.concat(tables, ignore_index=True).rename(columns={"value": "loss"})[columns]
-    config = {
-        "rule": type(rule).__name__,
-        "objective": objective if isinstance(objective, str) else "custom",
-        "objective_kwargs": dict(objective_kwargs or {}),
-        "temperature": float(temperature),
-        "cost_bps": cost_bps,
-        "slippage": slippage,
-        "allocation": allocation,
-        "grid": [nx, ny],
-        "chunk": tile,
-        "stationary_within": stationary_within,
-        "plateau_tol": plateau_tol,
-        "min_plateau": min_plateau,
-        "tickers": list(data.tickers),
-        "start": str(data.dates[0].date()),
-        "end": str(data.dates[-1].date()),
-        "n_days": data.n_days,
-        "seconds": seconds,
-        "units": {x: specs[x].unit, y: specs[y].unit},
-    }
-    return Landscape(
-        x=x,
-        y=y,
-        x_values=xs,
-        y_values=ys,
-        x_scale=x_scale,
-        y_scale=y_scale,  # type: ignore[arg-type]
-        soft_loss=soft,
-        hard_loss=hard,
-        hard_sharpe=sharpe,
-        critical_points=critical,
-        global_min=best,
-        fixed={k: v for k, v in current.items() if k not in (x, y)},
-        config=config,
-        _evaluator=lambda values: evaluator(values, np.arange(len(next(iter(values.values())))), chunk),
-    )
+    return critical, best

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -14,8 +14,10 @@ from stratopt.errors import ConfigError
 from stratopt.plotting import new_figure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from stratopt.analysis._landscape import Landscape
-    from stratopt.training._result import FitResult
+    from stratopt.training import FitResult
 
 __all__ = ["plot_landscape", "trajectory_paths"]
 
@@ -40,6 +42,19 @@ def trajectory_paths(fit_result: FitResult, x: str, y: str) -> list[tuple[int, n
     return paths
 
 
+class _Axes3DScale:
+    """Coordinates of the 3D panel: log10 of a log-spaced axis (3D axes have no log scale)."""
+
+    def __init__(self, land: Landscape) -> None:
+        self.logx, self.logy = land.x_scale == "log", land.y_scale == "log"
+
+    def u(self, v: ArrayLike) -> np.ndarray:
+        return np.log10(v) if self.logx else np.asarray(v, dtype=float)
+
+    def w(self, v: ArrayLike) -> np.ndarray:
+        return np.log10(v) if self.logy else np.asarray(v, dtype=float)
+
+
 def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surface: str = "soft") -> Figure:
     """3D surface (left) and filled contours (right) of one surface of ``land``.
 
@@ -51,34 +66,40 @@ def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surf
     if surface not in ("soft", "hard"):
         raise ConfigError(f"surface={surface!r} is not one of 'soft', 'hard'")
     z = land.soft_loss if surface == "soft" else land.hard_loss
-    units = land.config.get("units", {})
-    logx, logy = land.x_scale == "log", land.y_scale == "log"
-
-    def u(v: ArrayLike) -> np.ndarray:
-        return np.log10(v) if logx else np.asarray(v, dtype=float)
-
-    def w(v: ArrayLike) -> np.ndarray:
-        return np.log10(v) if logy else np.asarray(v, dtype=float)
-
+    sc = _Axes3DScale(land)
     fig = new_figure(figsize=(14, 6.5))
     spec = fig.add_gridspec(1, 2, width_ratios=[1.15, 1])
     ax3 = fig.add_subplot(spec[0], projection="3d")
     axc = fig.add_subplot(spec[1])
-    gu, gw = np.meshgrid(u(land.x_values), w(land.y_values))
+    _draw_surfaces(fig, ax3, axc, land, z, sc, surface)
+    _mark_points(ax3, axc, land, z, sc, surface)
+    if trajectory is not None:
+        _draw_paths(ax3, axc, land, z, sc, trajectory)
+    _label(ax3, axc, land, surface)
+    fig.legend(*axc.get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize="small")
+    return fig
+
+
+def _draw_surfaces(
+    fig: Figure, ax3: Any, axc: Axes, land: Landscape, z: np.ndarray, sc: _Axes3DScale, surface: str
+) -> None:
+    """The 3D surface, the filled and line contours, the colour bar and the axis scales."""
+    gu, gw = np.meshgrid(sc.u(land.x_values), sc.w(land.y_values))
     ax3.plot_surface(gu, gw, z, cmap="viridis", linewidth=0, antialiased=False, alpha=0.85)
     filled = axc.contourf(land.x_values, land.y_values, z, levels=30, cmap="viridis")
     axc.contour(land.x_values, land.y_values, z, levels=10, colors="k", linewidths=0.4, alpha=0.5)
     fig.colorbar(filled, ax=axc, label=f"{surface} loss")
-    if logx:
-        axc.set_xscale("log")
-    if logy:
-        axc.set_yscale("log")
     natural = FuncFormatter(lambda v, _: f"{10**v:.3g}")
-    if logx:
+    if sc.logx:
+        axc.set_xscale("log")
         ax3.xaxis.set_major_formatter(natural)
-    if logy:
+    if sc.logy:
+        axc.set_yscale("log")
         ax3.yaxis.set_major_formatter(natural)
 
+
+def _mark_points(ax3: Any, axc: Axes, land: Landscape, z: np.ndarray, sc: _Axes3DScale, surface: str) -> None:
+    """Critical points on the contour map; both grid bests on both panels."""
     cp = land.critical_points
     for kind, (marker, color) in _KINDS.items():
         pts = cp[(cp["surface"] == surface) & (cp["kind"] == kind)]
@@ -106,47 +127,31 @@ def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surf
             zorder=5,
             label=f"grid best {name} (hard Sharpe {g['hard_sharpe']:.2f})",
         )
-        ax3.scatter(
-            u([g[land.x]]),
-            w([g[land.y]]),
-            [z[int(g["iy"]), int(g["ix"])]],
-            marker="*",
-            s=160,
-            c=color,
-            depthshade=False,
-        )
+        z_best = [z[int(g["iy"]), int(g["ix"])]]
+        ax3.scatter(sc.u([g[land.x]]), sc.w([g[land.y]]), z_best, marker="*", s=160, c=color, depthshade=False)
 
-    if trajectory is not None:
-        on_surface = RegularGridInterpolator((w(land.y_values), u(land.x_values)), z, bounds_error=False)
-        for k, (start, px, py) in enumerate(trajectory_paths(trajectory, land.x, land.y)):
-            best = k == 0
-            color, lw, alpha = ("red", 2.0, 1.0) if best else ("deepskyblue", 1.0, 0.8)
-            label = f"GD path (start {start}, best)" if best else ("other starts" if k == 1 else None)
-            axc.plot(px, py, color=color, lw=lw, alpha=alpha, zorder=4, label=label)
-            axc.scatter(
-                px[:1],
-                py[:1],
-                marker="o",
-                s=50,
-                c=color,
-                edgecolors="k",
-                zorder=6,
-                label="first epoch" if best else None,
-            )
-            axc.scatter(
-                px[-1:],
-                py[-1:],
-                marker="s",
-                s=50,
-                c=color,
-                edgecolors="k",
-                zorder=6,
-                label="last epoch" if best else None,
-            )
-            pz = on_surface(np.column_stack([w(py), u(px)]))
-            ax3.plot(u(px), w(py), pz, color=color, lw=lw, alpha=alpha, zorder=10)
-            ax3.scatter(u(px[[0, -1]]), w(py[[0, -1]]), pz[[0, -1]], c=color, marker="o", s=30, depthshade=False)
 
+def _draw_paths(ax3: Any, axc: Axes, land: Landscape, z: np.ndarray, sc: _Axes3DScale, trajectory: FitResult) -> None:
+    """Each start's path on the contour map and on the surface, the best start first and bold."""
+    on_surface = RegularGridInterpolator((sc.w(land.y_values), sc.u(land.x_values)), z, bounds_error=False)
+    for k, (start, px, py) in enumerate(trajectory_paths(trajectory, land.x, land.y)):
+        best = k == 0
+        color, lw, alpha = ("red", 2.0, 1.0) if best else ("deepskyblue", 1.0, 0.8)
+        label = f"GD path (start {start}, best)" if best else ("other starts" if k == 1 else None)
+        axc.plot(px, py, color=color, lw=lw, alpha=alpha, zorder=4, label=label)
+        for sl, marker, what in ((slice(None, 1), "o", "first epoch"), (slice(-1, None), "s", "last epoch")):
+            axc.scatter(
+                px[sl], py[sl], marker=marker, s=50, c=color, edgecolors="k", zorder=6, label=what if best else None
+            )
+        pz = on_surface(np.column_stack([sc.w(py), sc.u(px)]))
+        ax3.plot(sc.u(px), sc.w(py), pz, color=color, lw=lw, alpha=alpha, zorder=10)
+        ends = [0, -1]
+        ax3.scatter(sc.u(px[ends]), sc.w(py[ends]), pz[ends], c=color, marker="o", s=30, depthshade=False)
+
+
+def _label(ax3: Any, axc: Axes, land: Landscape, surface: str) -> None:
+    """Axis labels in natural units and panel titles."""
+    units = land.config.get("units", {})
     xl = f"{land.x} ({units.get(land.x, '')})"
     yl = f"{land.y} ({units.get(land.y, '')})"
     ax3.set(xlabel=xl, ylabel=yl)
@@ -154,7 +159,5 @@ def plot_landscape(land: Landscape, *, trajectory: FitResult | None = None, surf
     ax3.view_init(elev=32, azim=-125)
     c = land.config
     what = f"temperature {c['temperature']:g}" if surface == "soft" else "hard rule, exact costs"
-    ax3.set_title(f"{surface} loss = -{c['objective']} ({what})")
+    ax3.set_title(f"{surface} loss = -{land.loss.objective_name} ({what})")
     axc.set(xlabel=xl, ylabel=yl, title=f"{c['rule']} on {', '.join(c['tickers'][:3])}: contours and critical points")
-    fig.legend(*axc.get_legend_handles_labels(), loc="outside lower center", ncols=4, fontsize="small")
-    return fig

@@ -6,7 +6,7 @@ pure functions of a loss curve in :mod:`stratopt.analysis._lr_verdicts`.
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,8 +16,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stratopt._market import MarketData
-from stratopt.analysis._lr_runs import can_vectorize, run_fits
+from stratopt._json import jsonable
+from stratopt._market import MarketData, as_market_data
+from stratopt._result import Result
+from stratopt.analysis._common import check_rule, no_axes, resolve_loss
+from stratopt.analysis._lr_runs import Run, can_vectorize, run_fits
 from stratopt.analysis._lr_verdicts import (
     BLOWUP_PROGRESS,
     GOOD_PROGRESS,
@@ -32,22 +35,23 @@ from stratopt.analysis._lr_verdicts import (
     steps_to_fraction,
 )
 from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
-from stratopt.training._fit import fit
+from stratopt.training import Tuner
 from stratopt.training._optim import OptimizerName
-from stratopt._json import jsonable
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["LRComparison", "check_lrs", "compare_learning_rates"]
+__all__ = ["LRComparison", "check_fit_kwargs", "check_lrs", "compare_learning_rates"]
 
 _FORBIDDEN = {"lr": "pass the learning rates in lrs", "seed": "pass the seeds in seeds"}
 
 
 # ----------------------------------------------------------------------------------- result
-@dataclass
-class LRComparison:
+@dataclass(repr=False)
+class LRComparison(Result):
     """What :func:`compare_learning_rates` returns.
 
     Attributes
@@ -63,6 +67,9 @@ class LRComparison:
         rate as ``lr_epoch``) and ``tracked_loss``, the curve the verdicts read.
     best_loss
         The lowest tracked loss of all runs, the reference of progress and steps.
+    config
+        Rule, optimiser, epochs, rates, seeds, the loss spec, whether the rates ran batched
+        (``vectorized``) and the other fit settings.
     """
 
     runs: pd.DataFrame
@@ -120,17 +127,20 @@ class LRComparison:
                 "osc_run_flips": OSC_RUN_FLIPS,
                 "tail": TAIL,
             },
+            # Int64 columns hold pd.NA for "never": None in JSON
             "runs": self.runs.astype(object).where(self.runs.notna(), None).to_dict(orient="records"),
         }
         if history:
-            out["history"] = self.history.astype(object).where(self.history.notna(), None).to_dict(orient="records")
+            out["history"] = self.history.to_dict(orient="records")
         return jsonable(out)
 
-    def plot(self) -> Figure:
+    def plot(self, ax: Axes | None = None) -> Figure:
         """Loss per epoch (log x), distance to the best loss (log-log) and final Sharpe against lr
-        (log x); diverged runs are marked with a cross where they stopped."""
+        (log x); diverged runs are marked with a cross where they stopped. Three panels: ``ax``
+        must be None."""
         from stratopt.analysis._lr_plots import plot_comparison
 
+        no_axes(ax, "three panels (loss, distance to the best loss, Sharpe ratio)")
         return plot_comparison(self)
 
 
@@ -168,13 +178,26 @@ def _check_seeds(seeds: Any) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def _check_fit_kwargs(fit_kwargs: dict[str, Any]) -> None:
-    known = set(inspect.signature(fit).parameters) - {"rule", "prices"}
+def check_fit_kwargs(fit_kwargs: dict[str, Any], forbidden: dict[str, str]) -> None:
+    """Refuse what is not a :func:`~stratopt.fit` setting, what the caller sets itself
+    (``forbidden``: name -> what to do instead), and loss settings outside a LossSpec."""
+    known = {f.name for f in dataclasses.fields(Tuner)} - {"rule"} | {"train_days"}
+    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
     for key, value in fit_kwargs.items():
-        if key in _FORBIDDEN:
-            raise ConfigError(f"{key}={value!r} is not a fit option here: {_FORBIDDEN[key]}")
+        if key in forbidden:
+            raise ConfigError(f"{key}={value!r} cannot be set here: {forbidden[key]}")
+        if key in loss_names:
+            raise ConfigError(
+                f"{key}={value!r} is a loss setting: pass loss=stratopt.LossSpec({key}={value!r}), "
+                "so that training and every reported number use it"
+            )
         if key not in known:
             raise ConfigError(f"{key!r} is not an option of stratopt.fit; known: {sorted(known)}")
+
+
+def _market_data(prices: pd.DataFrame | MarketData, fit_kwargs: dict[str, Any]) -> MarketData:
+    """The prices once, in the fits' dtype and on their device (not once per fit)."""
+    return as_market_data(prices, dtype=fit_kwargs.get("dtype", torch.float64), device=fit_kwargs.get("device"))
 
 
 # ----------------------------------------------------------------------------------- public
@@ -189,6 +212,7 @@ def compare_learning_rates(
     batch_days: int | None = None,
     temperature: float | tuple[float, float] = 0.5,
     select: Literal["hard", "soft", "last"] = "last",
+    loss: LossSpec | None = None,
     vectorize: bool = True,
     **fit_kwargs: Any,
 ) -> LRComparison:
@@ -219,15 +243,20 @@ def compare_learning_rates(
         Which epoch's parameters each run reports Sharpe ratios for; ``"last"`` (default) is
         where the learning rate took the parameters, ``"hard"`` / ``"soft"`` the best epoch on
         the validation days (optimistic, as it picks with those days).
+    loss
+        Objective, costs, slippage, allocation, position mode and penalties of every run
+        (:class:`~stratopt.LossSpec`, default ``LossSpec()``).
     vectorize
-        Train all rates of a seed as one batched fit when that takes exactly the same steps
-        (``sgd`` and ``momentum`` without clipping, penalties, early stopping, callbacks,
-        custom schedules or an explicit ``tol``: the update is linear in the learning rate, so
-        each start trains on its loss scaled by ``lr / max(lrs)``); otherwise, or with False,
-        one fit per rate. Both take the same steps, so they agree to round-off (which a chaotic,
-        oscillating run amplifies over the epochs); batching is up to ``len(lrs)`` times faster.
+        Train all rates of a seed as the starts of one batched fit, each start at its own rate
+        (default). Every built-in optimiser's update is its rate times a direction that does
+        not depend on the rate, and clipping, penalties and divergence act per start, so each
+        start takes exactly the steps its fit alone would; batching is up to ``len(lrs)`` times
+        faster. Options that watch all starts together (``early_stopping``, ``callbacks`` or a
+        nonzero ``tol``) run one fit per rate, as does ``vectorize=False``. Both agree to
+        round-off (which a chaotic, oscillating run amplifies over the epochs).
     **fit_kwargs
-        Any other :func:`~stratopt.fit` option (``validation``, ``cost_bps``, ``objective``, ...).
+        Any other :func:`~stratopt.fit` setting (``validation``, ``clip_grad_norm``,
+        ``train_days``, ``dtype``, ...). Costs and the objective go in ``loss``.
 
     Returns
     -------
@@ -250,47 +279,56 @@ def compare_learning_rates(
     >>> cmp.runs["verdict"].tolist()
     ['too_slow', 'good', 'diverged']
     """
-    if not isinstance(rule, Rule):
-        raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
-    if rule.batch_size != 1:
-        raise ConfigError(f"the rule has {rule.batch_size} starts; compare learning rates on one (rule.select(i))")
-    rates = check_lrs(lrs)
-    seed_list = _check_seeds(seeds)
-    _check_fit_kwargs(fit_kwargs)
+    check_rule(rule, "compare_learning_rates")
+    rates, seed_list = check_lrs(lrs), _check_seeds(seeds)
+    check_fit_kwargs(fit_kwargs, _FORBIDDEN)
     if fit_kwargs.get("n_starts", 1) != 1:
         raise ConfigError(
             f"n_starts={fit_kwargs['n_starts']!r}: a comparison trains one start per run; vary seeds instead"
         )
-    dtype = fit_kwargs.get("dtype", torch.float64)
-    if isinstance(prices, MarketData):
-        data = prices if prices.dtype == dtype else prices.to(dtype=dtype)
-    else:
-        data = MarketData.from_prices(prices, dtype=dtype)
-    if fit_kwargs.get("device") is not None:  # once here, not once per fit
-        data = data.to(device=fit_kwargs["device"])
-    args = {
-        **fit_kwargs,
-        "optimizer": optimizer,
-        "epochs": epochs,
-        "batch_days": batch_days,
-        "temperature": temperature,
-        "select": select,
-    }
-    batched = vectorize and can_vectorize(optimizer, fit_kwargs)
+    spec = resolve_loss(loss)
+    data = _market_data(prices, fit_kwargs)
+    settings = {"optimizer": optimizer, "epochs": epochs, "batch_days": batch_days, "temperature": temperature}
+    args = {**fit_kwargs, **settings, "select": select, "loss": spec}
+    batched = vectorize and can_vectorize(fit_kwargs)
     runs = [r for s in seed_list for r in run_fits(rule, data, rates, s, vectorize=batched, fit_args=args)]
+    history = _history(runs, tracked="loss" if batch_days is None else "train_sharpe")
+    finite = history["tracked_loss"][np.isfinite(history["tracked_loss"])]
+    best = float(finite.min()) if len(finite) else math.nan
+    config = {
+        "rule": type(rule).__name__,
+        "params": rule.params,
+        **settings,
+        "lrs": sorted(rates),
+        "seeds": seed_list,
+        "select": select,
+        "loss": spec.to_dict(),
+        "vectorized": batched,
+        "n_days": data.n_days,
+        "tickers": list(data.tickers),
+        "fit_kwargs": {k: v for k, v in fit_kwargs.items() if k not in ("callbacks", "train_days")},
+    }
+    return LRComparison(runs=_runs_table(runs, history, best), history=history, best_loss=best, config=jsonable(config))
 
+
+def _history(runs: list[Run], *, tracked: str) -> pd.DataFrame:
+    """The long history table: fit's columns (the epoch's rate as ``lr_epoch``), the run's
+    ``lr`` and ``seed``, and ``tracked_loss`` (the training loss, or ``-train_sharpe``)."""
     frames = []
     for r in runs:
         h = r.history.rename(columns={"lr": "lr_epoch"}).reset_index()
-        tracked = h["loss"] if batch_days is None else -h["train_sharpe"]
-        frames.append(h.assign(tracked_loss=tracked.to_numpy(), lr=r.lr, seed=r.seed))
+        curve = h["loss"] if tracked == "loss" else -h["train_sharpe"]
+        frames.append(h.assign(tracked_loss=curve.to_numpy(), lr=r.lr, seed=r.seed))
     history = pd.concat(frames, ignore_index=True)
     history = history[["lr", "seed", *[c for c in history.columns if c not in ("lr", "seed")]]]
-    finite = history["tracked_loss"][np.isfinite(history["tracked_loss"])]
-    best = float(finite.min()) if len(finite) else math.nan
+    return history.sort_values(["lr", "seed", "epoch"], kind="stable").reset_index(drop=True)
 
+
+def _runs_table(runs: list[Run], history: pd.DataFrame, best: float) -> pd.DataFrame:
+    """One row per run: verdict, progress, steps to 95% and final Sharpe ratios, sorted by lr."""
     rows = []
-    for r, h in zip(runs, frames):
+    for r in runs:
+        h = history[(history["lr"] == r.lr) & (history["seed"] == r.seed)]
         curve = h["tracked_loss"].to_numpy(dtype=float)
         diverged = r.status == "diverged" or bool(h["diverged"].any())
         stats = (
@@ -298,8 +336,7 @@ def compare_learning_rates(
             if np.isfinite(curve).all()
             else {"final_loss": math.nan, "progress": math.nan, "flip_rate": math.nan}
         )
-        m = r.metrics
-        val = m.get("validation", {})
+        train, val = r.metrics["train"], r.metrics.get("validation", {})
         rows.append(
             {
                 "lr": r.lr,
@@ -313,8 +350,8 @@ def compare_learning_rates(
                 "progress": stats["progress"],
                 "steps_to_95": steps_to_fraction(curve, best_loss=best),
                 "flip_rate": stats["flip_rate"],
-                "train_soft_sharpe": m["train"]["soft_sharpe"],
-                "train_hard_sharpe": m["train"]["hard_sharpe"],
+                "train_soft_sharpe": train["soft_sharpe"],
+                "train_hard_sharpe": train["hard_sharpe"],
                 "val_soft_sharpe": val.get("soft_sharpe", math.nan),
                 "val_hard_sharpe": val.get("hard_sharpe", math.nan),
                 "seconds": r.seconds,
@@ -323,24 +360,4 @@ def compare_learning_rates(
     table = pd.DataFrame(rows).sort_values(["lr", "seed"], kind="stable").reset_index(drop=True)
     table["steps_to_95"] = table["steps_to_95"].astype("Int64")
     table["diverged_at"] = table["diverged_at"].astype("Int64")
-    config = {
-        "rule": type(rule).__name__,
-        "params": rule.params,
-        "optimizer": optimizer,
-        "epochs": epochs,
-        "lrs": sorted(rates),
-        "seeds": seed_list,
-        "batch_days": batch_days,
-        "temperature": list(temperature) if isinstance(temperature, tuple) else temperature,
-        "select": select,
-        "vectorized": batched,
-        "n_days": data.n_days,
-        "tickers": list(data.tickers),
-        "fit_kwargs": {
-            k: v if isinstance(v, (bool, int, float, str, list, tuple, dict)) else str(v)
-            for k, v in fit_kwargs.items()
-            if k not in ("callbacks", "train_days")
-        },
-    }
-    history = history.sort_values(["lr", "seed", "epoch"], kind="stable").reset_index(drop=True)
-    return LRComparison(runs=table, history=history, best_loss=best, config=config)
+    return table

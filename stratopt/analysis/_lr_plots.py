@@ -9,9 +9,12 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from stratopt.plotting import new_figure
+from stratopt.plotting import axes_or_new, new_figure
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+
     from stratopt.analysis._learning_rates import LRComparison
     from stratopt.analysis._lr_range import LRRangeTest
 
@@ -28,12 +31,19 @@ _SHARPES = {
 def plot_comparison(cmp: LRComparison) -> Figure:
     """Three panels: tracked loss per epoch (log x), its distance to the best loss of all runs
     (log x and y), and final Sharpe ratios against lr (log x) with each lr's verdict."""
+    fig = new_figure(figsize=(15, 4.2))
+    ax_loss, ax_gap, ax_sharpe = fig.subplots(1, 3)
+    _draw_curves(cmp, ax_loss, ax_gap)
+    _draw_sharpes(cmp.runs, ax_sharpe)
+    return fig
+
+
+def _draw_curves(cmp: LRComparison, ax_loss: Axes, ax_gap: Axes) -> None:
+    """Each run's tracked loss and its distance to the best loss; diverged runs end in a cross."""
     h, runs = cmp.history, cmp.runs
     lrs = sorted(runs["lr"].unique())
     norm = LogNorm(min(lrs), max(lrs)) if len(lrs) > 1 else None
     cmap = colormaps["viridis"]
-    fig = new_figure(figsize=(15, 4.2))
-    ax_loss, ax_gap, ax_sharpe = fig.subplots(1, 3)
     calm = []  # loss values of runs that did not diverge: they set the y range
     stops = []  # (epoch + 1, loss) where diverged runs stopped
     for (lr, seed), g in h.groupby(["lr", "seed"], sort=True):
@@ -68,6 +78,10 @@ def plot_comparison(cmp: LRComparison) -> Figure:
         ylabel="loss - best loss of all runs",
         title="distance to the best loss",
     )
+
+
+def _draw_sharpes(runs: pd.DataFrame, ax_sharpe: Axes) -> None:
+    """Final Sharpe ratios against lr, diverged runs crossed, each lr's verdicts on top."""
     by_lr = runs.groupby("lr")
     for col, (color, ls, label) in _SHARPES.items():
         ax_sharpe.plot(
@@ -96,14 +110,12 @@ def plot_comparison(cmp: LRComparison) -> Figure:
         title="final Sharpe ratio against learning rate",
     )
     ax_sharpe.legend(fontsize="small", loc="lower left")
-    return fig
 
 
-def plot_range_test(test: LRRangeTest) -> Figure:
+def plot_range_test(test: LRRangeTest, ax: Axes | None = None) -> Figure:
     """Loss and smoothed loss against lr (log x), the suggestion and the blow-up marked."""
     t = test.table
-    fig = new_figure(figsize=(7, 4.2))
-    ax = fig.subplots()
+    fig, ax = axes_or_new(ax, (7, 4.2))
     ax.plot(t["lr"], t["loss"], color="C0", alpha=0.35, label="loss after the step")
     ax.plot(t["lr"], t["smoothed"], color="C0", label="smoothed")
     ax.axhline(test.initial_loss, color="0.6", lw=0.8, ls=":", label="initial loss")

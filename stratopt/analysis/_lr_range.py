@@ -18,14 +18,19 @@ import pandas as pd
 import torch
 from scipy.signal import lfilter
 
-from stratopt._market import MarketData
-from stratopt.errors import ConfigError, DivergenceWarning
-from stratopt.rules._base import Rule
-from stratopt.training._fit import fit
-from stratopt.training._optim import OptimizerName, check_lr
 from stratopt._json import jsonable
+from stratopt._market import MarketData
+from stratopt._result import Result
+from stratopt.analysis._common import check_rule, resolve_loss
+from stratopt.analysis._learning_rates import check_fit_kwargs
+from stratopt.errors import ConfigError, DiagnosticWarning, DivergenceWarning
+from stratopt.loss import LossSpec
+from stratopt.rules._base import Rule
+from stratopt.training import FitResult, fit
+from stratopt.training._optim import OptimizerName, check_lr
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["RANGE_BLOWUP", "RANGE_MIN_DROP", "LRRangeTest", "lr_range_test", "smooth_losses"]
@@ -46,8 +51,8 @@ def smooth_losses(losses: np.ndarray, beta: float) -> np.ndarray:
     return avg / (1 - beta ** np.arange(1, x.size + 1))
 
 
-@dataclass
-class LRRangeTest:
+@dataclass(repr=False)
+class LRRangeTest(Result):
     """What :func:`lr_range_test` returns.
 
     Attributes
@@ -61,6 +66,8 @@ class LRRangeTest:
         How it was found: ``"steepest"``, ``"blowup"`` or ``"minimum"`` (see :func:`lr_range_test`).
     blowup_lr
         The rate at which the loss blew up and the run stopped (None: it never did).
+    config
+        Optimiser, range, steps, smoothing, temperature, rule, the loss spec and fit's status.
     """
 
     table: pd.DataFrame
@@ -93,11 +100,12 @@ class LRRangeTest:
             }
         )
 
-    def plot(self) -> Figure:
-        """Loss and smoothed loss against lr (log x), suggestion and blow-up marked."""
+    def plot(self, ax: Axes | None = None) -> Figure:
+        """Loss and smoothed loss against lr (log x), suggestion and blow-up marked (on ``ax``
+        if given)."""
         from stratopt.analysis._lr_plots import plot_range_test
 
-        return plot_range_test(self)
+        return plot_range_test(self, ax=ax)
 
 
 class _Stopper:
@@ -126,6 +134,10 @@ class _Stopper:
         return False
 
 
+#: fit settings the range test sets itself
+_RANGE_SETS = dict.fromkeys(("lr", "epochs", "schedule", "select", "tol", "callbacks"), "the range test sets it")
+
+
 def lr_range_test(
     rule: Rule,
     prices: pd.DataFrame | MarketData,
@@ -137,6 +149,7 @@ def lr_range_test(
     temperature: float = 0.5,
     beta: float = 0.8,
     validation: float | tuple[str, str] | None = None,
+    loss: LossSpec | None = None,
     **fit_kwargs: Any,
 ) -> LRRangeTest:
     """Smith's learning-rate range test (Smith 2017, "Cyclical learning rates").
@@ -161,7 +174,7 @@ def lr_range_test(
     Parameters
     ----------
     rule, prices
-        As for :func:`~stratopt.fit` (the rule is left unchanged).
+        As for :func:`~stratopt.fit` (a single-start rule, left unchanged).
     lr_min, lr_max, steps
         Range of rates (``0 < lr_min < lr_max``) and number of steps (>= 3).
     optimizer, temperature, validation
@@ -169,8 +182,11 @@ def lr_range_test(
         reads the training loss only).
     beta
         Smoothing factor in [0, 1); 0 is no smoothing.
+    loss
+        Objective, costs, slippage, allocation, position mode and penalties
+        (:class:`~stratopt.LossSpec`, default ``LossSpec()``).
     **fit_kwargs
-        Other fit options (``cost_bps``, ``objective``, ``batch_days``, ...).
+        Other fit settings (``batch_days``, ``clip_grad_norm``, ``dtype``, ...).
 
     Examples
     --------
@@ -180,59 +196,17 @@ def lr_range_test(
     >>> 1e-4 <= test.suggestion <= 1e3
     True
     """
-    lo, hi = check_lr(lr_min), check_lr(lr_max)
-    if not lo < hi:
-        raise ConfigError(f"lr_min={lr_min!r} must be below lr_max={lr_max!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 3:
-        raise ConfigError(f"steps={steps!r} must be an integer >= 3")
-    if not 0 <= beta < 1:
-        raise ConfigError(f"beta={beta!r} must be in [0, 1) (0: no smoothing)")
-    for key in ("lr", "epochs", "schedule", "select", "tol", "callbacks"):
-        if key in fit_kwargs:
-            raise ConfigError(f"{key}={fit_kwargs[key]!r} cannot be set: the range test sets it")
-    ratio = hi / lo
-
-    def factor(epoch: int) -> float:  # the extra last epoch only measures the loss: rate stays
-        return ratio ** (min(epoch, steps - 1) / (steps - 1))
-
+    check_rule(rule, "lr_range_test")
+    lo, hi = _check_range(lr_min, lr_max, steps, beta)
+    check_fit_kwargs(fit_kwargs, _RANGE_SETS)
+    spec = resolve_loss(loss)
+    factor = _Growth(lo, hi, steps)
     batch = fit_kwargs.get("batch_days") is not None
-
-    def tracked(row: dict[str, Any]) -> float:  # window losses are noisy: read the full train Sharpe
-        return -float(row["train_sharpe"]) if batch else float(row["loss"])
-
-    stopper = _Stopper(beta, tracked)
-    with warnings.catch_warnings():  # the blow-up is the point of the test; it is reported
-        warnings.simplefilter("ignore", DivergenceWarning)
-        res = fit(
-            rule,
-            prices,
-            optimizer=optimizer,
-            lr=lo,
-            epochs=steps + 1,
-            select="last",
-            tol=0.0,
-            temperature=temperature,
-            validation=validation,
-            callbacks=[stopper],
-            schedule=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, factor),
-            **fit_kwargs,
-        )
-    h = res.history
-    curve = (-h["train_sharpe"] if batch else h["loss"]).to_numpy(dtype=float)
-    rates = lo * np.array([factor(e) for e in range(len(curve))])
-    blow_step: int | None = None  # the step whose rate blew the loss up
-    if stopper.blew_at is not None:
-        blow_step = stopper.blew_at - 1
-    elif res.diverged_at is not None and res.diverged_at < steps:
-        j = res.diverged_at
-        ok = math.isfinite(curve[j]) and math.isfinite(float(h["grad_norm"].iloc[j]))
-        blow_step = j if ok else max(j - 1, 0)  # a thrown parameter (step j) or a bad loss (step j-1)
-    n = len(curve) - 1 if blow_step is None else min(len(curve) - 1, blow_step + 1)
-    table = pd.DataFrame({"step": np.arange(n), "lr": rates[:n], "loss": curve[1 : n + 1]})
-    finite = np.isfinite(table["loss"].to_numpy())
-    table = table[finite].reset_index(drop=True)
-    table["smoothed"] = smooth_losses(table["loss"].to_numpy(), beta)
-    blowup_lr = float(rates[blow_step]) if blow_step is not None else None
+    stopper = _Stopper(beta, _tracked_loss(batch))
+    settings = {"optimizer": optimizer, "temperature": temperature, "validation": validation, **fit_kwargs}
+    res = _sweep(rule, prices, spec, factor, stopper, settings)
+    curve = (-res.history["train_sharpe"] if batch else res.history["loss"]).to_numpy(dtype=float)
+    table, blowup_lr, blow_step = _range_table(res, curve, factor, stopper, beta)
     suggestion, method = _suggest(table, float(curve[0]), blow_step, blowup_lr)
     config = {
         "optimizer": optimizer,
@@ -242,6 +216,7 @@ def lr_range_test(
         "beta": beta,
         "temperature": temperature,
         "rule": type(rule).__name__,
+        "loss": spec.to_dict(),
         "status": res.status,
     }
     return LRRangeTest(
@@ -252,6 +227,85 @@ def lr_range_test(
         blowup_lr=blowup_lr,
         config=config,
     )
+
+
+def _sweep(
+    rule: Rule,
+    prices: pd.DataFrame | MarketData,
+    loss: LossSpec,
+    factor: _Growth,
+    stopper: _Stopper,
+    settings: dict[str, Any],
+) -> FitResult:
+    """The one fit of the test: ``factor.steps`` steps at a growing rate, plus one that only
+    measures the loss; ``stopper`` ends it when the loss blows up."""
+    with warnings.catch_warnings():  # the blow-up (and parameters thrown onto their bounds) is the point
+        warnings.simplefilter("ignore", DivergenceWarning)
+        warnings.simplefilter("ignore", DiagnosticWarning)
+        return fit(
+            rule,
+            prices,
+            lr=factor.lo,
+            epochs=factor.steps + 1,
+            select="last",
+            tol=0.0,
+            loss=loss,
+            callbacks=[stopper],
+            schedule=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, factor),
+            **settings,
+        )
+
+
+def _check_range(lr_min: float, lr_max: float, steps: int, beta: float) -> tuple[float, float]:
+    lo, hi = check_lr(lr_min), check_lr(lr_max)
+    if not lo < hi:
+        raise ConfigError(f"lr_min={lr_min!r} must be below lr_max={lr_max!r}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 3:
+        raise ConfigError(f"steps={steps!r} must be an integer >= 3")
+    if not 0 <= beta < 1:
+        raise ConfigError(f"beta={beta!r} must be in [0, 1) (0: no smoothing)")
+    return lo, hi
+
+
+class _Growth:
+    """The schedule's factor of epoch ``e``: ``(hi / lo) ** (e / (steps - 1))``; the extra last
+    epoch only measures the loss, so its rate stays that of the last step."""
+
+    def __init__(self, lo: float, hi: float, steps: int) -> None:
+        self.lo, self.ratio, self.steps = lo, hi / lo, steps
+
+    def __call__(self, epoch: int) -> float:
+        return self.ratio ** (min(epoch, self.steps - 1) / (self.steps - 1))
+
+
+def _tracked_loss(batch: bool) -> Callable[[dict[str, Any]], float]:
+    """What the stopper reads from a history row: window losses are noisy, so with
+    ``batch_days`` the negative soft Sharpe over all training days."""
+
+    def tracked(row: dict[str, Any]) -> float:
+        return -float(row["train_sharpe"]) if batch else float(row["loss"])
+
+    return tracked
+
+
+def _range_table(
+    res: FitResult, curve: np.ndarray, factor: _Growth, stopper: _Stopper, beta: float
+) -> tuple[pd.DataFrame, float | None, int | None]:
+    """The measured steps (rate, loss after the step, smoothed), the rate that blew the loss up
+    and its step (None, None when it never did)."""
+    rates = factor.lo * np.array([factor(e) for e in range(len(curve))])
+    blow_step: int | None = None  # the step whose rate blew the loss up
+    if stopper.blew_at is not None:
+        blow_step = stopper.blew_at - 1
+    elif res.diverged_at is not None and res.diverged_at < factor.steps:
+        j = res.diverged_at
+        ok = math.isfinite(curve[j]) and math.isfinite(float(res.history["grad_norm"].iloc[j]))
+        blow_step = j if ok else max(j - 1, 0)  # a thrown parameter (step j) or a bad loss (step j-1)
+    n = len(curve) - 1 if blow_step is None else min(len(curve) - 1, blow_step + 1)
+    table = pd.DataFrame({"step": np.arange(n), "lr": rates[:n], "loss": curve[1 : n + 1]})
+    table = table[np.isfinite(table["loss"].to_numpy())].reset_index(drop=True)
+    table["smoothed"] = smooth_losses(table["loss"].to_numpy(), beta)
+    return table, (float(rates[blow_step]) if blow_step is not None else None), blow_step
 
 
 def _suggest(

@@ -1,5 +1,6 @@
-"""Loss landscapes: batched grid against point-by-point evaluation, critical points on surfaces
-with known answers, global minimum, grid vs gradient descent, plots, CLI and argument checks."""
+"""Loss landscapes: batched grid against point-by-point evaluation (under any loss spec), critical
+points on surfaces with known answers, global minimum, grid vs gradient descent, plots, CLI and
+argument checks."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from stratopt import objectives as obj
 from stratopt._market import MarketData
 from stratopt.analysis import Landscape, find_critical_points, loss_landscape
 from stratopt.backtest import backtest
-from stratopt.cli import main
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
 from stratopt.metrics import sharpe_ratio
 from stratopt.pnl import net_returns
 from stratopt.rules import MACrossover, MeanReversion, Momentum, VolTarget
@@ -52,7 +53,7 @@ def _direct(rule: MACrossover | MeanReversion, prices: pd.DataFrame, temperature
 def test_batched_grid_equals_point_by_point(land: Landscape, prices: pd.DataFrame) -> None:
     assert land.soft_loss.shape == land.hard_loss.shape == land.hard_sharpe.shape == (9, 11)
     for iy, ix in [(0, 0), (4, 7), (8, 10), (3, 3), (8, 0)]:
-        rule = MACrossover(fast=land.x_values[ix], slow=land.y_values[iy])
+        rule = MACrossover(fast=land.x_values[ix], ratio=land.y_values[iy])
         soft, hard, sharpe = _direct(rule, prices, 0.1)
         assert land.soft_loss[iy, ix] == pytest.approx(soft, rel=1e-12, abs=1e-14)
         assert land.hard_loss[iy, ix] == pytest.approx(hard, rel=1e-12, abs=1e-14)
@@ -64,15 +65,31 @@ def test_batched_grid_equals_point_by_point(land: Landscape, prices: pd.DataFram
 def test_points_that_round_alike_share_the_hard_rule_and_match_direct(prices: pd.DataFrame) -> None:
     # fast 3.0, 3.5, ..., 6.0 in steps of 0.5: several grid points round to the same hard window
     land = loss_landscape(
-        MACrossover(), prices, grid=(7, 3), ranges={"fast": (3, 6), "slow": (50, 60)}, spacing="linear", chunk=4
+        MACrossover(), prices, grid=(7, 3), ranges={"fast": (3, 6), "ratio": (5, 6)}, spacing="linear", chunk=4
     )
     np.testing.assert_allclose(land.x_values, np.linspace(3, 6, 7))
     for ix in range(7):
-        _, hard, sharpe = _direct(MACrossover(fast=land.x_values[ix], slow=55.0), prices, 0.1)
+        _, hard, sharpe = _direct(MACrossover(fast=land.x_values[ix], ratio=5.5), prices, 0.1)
         assert land.hard_loss[1, ix] == pytest.approx(hard, rel=1e-12)
         assert land.hard_sharpe[1, ix] == pytest.approx(sharpe, rel=1e-10)
     assert len(np.unique(land.hard_loss[1])) < 7  # repeated hard rules
     assert len(np.unique(land.soft_loss[1])) == 7  # the soft rule sees the fractional spans
+
+
+def test_the_loss_spec_scores_both_surfaces(prices: pd.DataFrame) -> None:
+    spec = LossSpec(objective="sortino", cost_bps=15, slippage=0.2, position_mode="long_only", allocation="equal")
+    land = loss_landscape(MACrossover(), prices, grid=(4, 3), loss=spec, temperature=0.3)
+    data = MarketData.from_prices(prices)
+    for iy, ix in [(0, 0), (2, 3), (1, 2)]:
+        rule = MACrossover(fast=land.x_values[ix], ratio=land.y_values[iy])
+        with torch.no_grad():
+            soft = -float(spec.score(spec.rule_returns(rule, data, temperature=0.3))[0])
+            hard_r = spec.rule_returns(rule, data)
+        assert land.soft_loss[iy, ix] == pytest.approx(soft, rel=1e-12)
+        assert land.hard_loss[iy, ix] == pytest.approx(-float(spec.score(hard_r)[0]), rel=1e-12)
+        assert land.hard_sharpe[iy, ix] == pytest.approx(backtest(rule, prices, loss=spec).metrics["sharpe"], rel=1e-10)
+    assert land.loss == spec and land.to_dict()["loss"] == spec.to_dict()
+    assert "-sortino" in land.summary() and "long_only" in land.summary()
 
 
 def test_chunk_size_does_not_change_the_surfaces(land: Landscape, prices: pd.DataFrame) -> None:
@@ -93,9 +110,10 @@ def test_other_parameters_stay_at_the_rules_values(prices: pd.DataFrame) -> None
 
 
 def test_default_ranges_and_dotted_names(prices: pd.DataFrame) -> None:
-    land = loss_landscape(VolTarget(MACrossover()), prices, "rule.fast", "rule.slow", grid=3)
-    assert land.x_values[[0, -1]].tolist() == [3.0, 399.0]  # whole days strictly inside (2, 400)
-    assert land.x_values[1] == pytest.approx(math.sqrt(3 * 399))  # log spacing
+    land = loss_landscape(VolTarget(MACrossover()), prices, "rule.fast", "rule.ratio", grid=3)
+    assert land.x_values[[0, -1]].tolist() == [3.0, 99.0]  # whole days strictly inside (2, 100)
+    assert land.x_values[1] == pytest.approx(math.sqrt(3 * 99))  # log spacing
+    assert land.y_scale == "log"  # the ratio is optimised in log space, so it is gridded so
     assert set(land.fixed) == {"target_vol", "vol_span"}
     mom = loss_landscape(Momentum(), prices, "lookback", "threshold", grid=3)
     assert mom.y_scale == "linear" and mom.y_values[0] > 0 and mom.y_values[-1] < 3  # threshold in (0, 3)
@@ -172,7 +190,7 @@ def test_critical_points_of_a_real_landscape_are_what_they_claim(land: Landscape
     assert set(cp["surface"]) <= {"soft", "hard"} and len(cp) > 0
     for _, row in cp.iterrows():
         z = land.soft_loss if row["surface"] == "soft" else land.hard_loss
-        assert row["fast"] == land.x_values[row["ix"]] and row["slow"] == land.y_values[row["iy"]]
+        assert row["fast"] == land.x_values[row["ix"]] and row["ratio"] == land.y_values[row["iy"]]
         assert row["loss"] == z[row["iy"], row["ix"]]
         assert row["hard_sharpe"] == land.hard_sharpe[row["iy"], row["ix"]]
         if row["kind"] == "minimum" and row["size"] == 1:
@@ -184,7 +202,7 @@ def test_global_minimum_is_the_argmin(land: Landscape) -> None:
     for surface, z in (("soft", land.soft_loss), ("hard", land.hard_loss)):
         best = land.global_min[surface]
         assert best["loss"] == z.min() == z[best["iy"], best["ix"]]
-        assert best["fast"] == land.x_values[best["ix"]] and best["slow"] == land.y_values[best["iy"]]
+        assert best["fast"] == land.x_values[best["ix"]] and best["ratio"] == land.y_values[best["iy"]]
         assert best["hard_sharpe"] == land.hard_sharpe[best["iy"], best["ix"]]
     # minimising -Sharpe: the hard global minimum has the grid's best hard Sharpe
     assert land.global_min["hard"]["hard_sharpe"] == pytest.approx(land.hard_sharpe.max())
@@ -213,6 +231,14 @@ def test_compare_evaluates_grid_best_and_where_gd_ended(
     assert "grid vs gradient descent" in land.summary(fitted)
 
 
+def test_plot_has_two_panels_and_refuses_an_axes(land: Landscape, fitted: FitResult) -> None:
+    fig = land.plot()
+    with pytest.raises(ConfigError, match="a 3D surface and a contour map"):
+        land.plot(ax=fig.axes[1])
+    with pytest.raises(ConfigError, match=r"plot\(trajectory=fit_result\)"):
+        land.plot(fitted)  # type: ignore[arg-type]
+
+
 def test_plot_with_trajectory_is_headless(land: Landscape, fitted: FitResult) -> None:
     fig = land.plot(trajectory=fitted)
     ax3d, contour = fig.axes[0], fig.axes[1]
@@ -229,16 +255,20 @@ def test_plot_with_trajectory_is_headless(land: Landscape, fitted: FitResult) ->
 def test_to_dict_is_strict_json(land: Landscape) -> None:
     record = json.loads(json.dumps(land.to_dict(), allow_nan=False))
     assert np.array(record["hard_loss"]).shape == (9, 11)
+    assert record["hard_loss"][2][3] == land.hard_loss[2, 3] and record["x_values"] == land.x_values.tolist()
     assert record["global_min"]["hard"]["loss"] == land.global_min["hard"]["loss"]
     assert len(record["critical_points"]) == len(land.critical_points)
     assert "Loss landscape of MACrossover" in land.summary() and "fast=" in repr(land)
+    assert "\n" not in repr(land) and repr(land).startswith("<Landscape: fast x ratio")
 
 
 # ---------------------------------------------------------------------------------- arguments
 def test_bad_arguments_name_the_fix(prices: pd.DataFrame) -> None:
     rule = MACrossover()
-    with pytest.raises(ConfigError, match=r"x='fats' is not a parameter.*\['fast', 'slow'\]"):
-        loss_landscape(rule, prices, "fats", "slow")
+    with pytest.raises(ConfigError, match=r"x='fats' is not a parameter.*\['fast', 'ratio'\]"):
+        loss_landscape(rule, prices, "fats", "ratio")
+    with pytest.raises(ConfigError, match=r"y='slow' is a value MACrossover derives from its parameters"):
+        loss_landscape(rule, prices, "fast", "slow")
     with pytest.raises(ConfigError, match="both 'fast'"):
         loss_landscape(rule, prices, "fast", "fast")
     with pytest.raises(ConfigError, match="grid=2"):
@@ -247,8 +277,10 @@ def test_bad_arguments_name_the_fix(prices: pd.DataFrame) -> None:
         loss_landscape(rule, prices, ranges={"fast": (1, 50)})
     with pytest.raises(ConfigError, match="not x="):
         loss_landscape(rule, prices, ranges={"speed": (3, 50)})
-    with pytest.raises(ConfigError, match="single-start"):
+    with pytest.raises(ConfigError, match="loss_landscape needs a single-start rule"):
         loss_landscape(rule.with_starts(2), prices)
+    with pytest.raises(ConfigError, match="loss must be a stratopt.LossSpec"):
+        loss_landscape(rule, prices, loss="sharpe")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="temperature"):
         loss_landscape(rule, prices, temperature=0.0)
     with pytest.raises(ConfigError, match="fit the same rule"):
@@ -258,6 +290,8 @@ def test_bad_arguments_name_the_fix(prices: pd.DataFrame) -> None:
 
 
 def test_cli_landscape_with_trajectory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stratopt.cli import main
+
     png, out = tmp_path / "land.png", tmp_path / "land.json"
     code = main(
         [
@@ -284,5 +318,7 @@ def test_cli_landscape_with_trajectory(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_cli_bad_parameter_exits_2_listing_the_rules_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    from stratopt.cli import main
+
     assert main(["landscape", "--start", "2016-01-01", "--grid", "5", "--x", "speed"]) == 2
-    assert "['fast', 'slow']" in capsys.readouterr().err
+    assert "['fast', 'ratio']" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """Learning-rate comparison and range test: verdicts on real runs and synthetic curves, batched
-runs equal to one-by-one fits, steps to 95%, plots, argument checks."""
+runs equal to one-by-one fits and to single fits for every optimiser, the loss spec reaching
+every run, steps to 95%, plots, argument checks."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from stratopt.analysis import (
 from stratopt.analysis._lr_range import smooth_losses
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError
+from stratopt.loss import LossSpec
 from stratopt.rules import MACrossover
+from stratopt.training import fit
 
 matplotlib.use("Agg")
 
@@ -101,7 +104,7 @@ def test_verdicts_on_real_runs(three_rates: LRComparison) -> None:
     assert runs["initial_loss"].nunique() == 1
     # the tiny rate leaves the rule (and its Sharpe) where it started
     assert abs(runs.loc[1e-6, "progress"]) < 1e-3
-    assert runs.loc[1.0, "train_soft_sharpe"] > runs.loc[1e-6, "train_soft_sharpe"] + 0.1
+    assert runs.loc[1.0, "train_soft_sharpe"] > runs.loc[1e-6, "train_soft_sharpe"] + 0.05
     assert three_rates.recommended_lr == 1.0
 
 
@@ -118,7 +121,7 @@ def test_steps_and_best_loss_agree_with_the_history(three_rates: LRComparison) -
         "val_sharpe",
         "monitor_hard_sharpe",
         "fast",
-        "slow",
+        "ratio",
     }
     assert three_rates.best_loss == pytest.approx(h["tracked_loss"].min())
     good = h[h["lr"] == 1.0]["loss"].to_numpy()
@@ -131,11 +134,11 @@ def test_steps_and_best_loss_agree_with_the_history(three_rates: LRComparison) -
 def test_batched_runs_equal_one_by_one_fits(aapl: pd.DataFrame) -> None:
     kw = {"epochs": 25, "progress": False}
     lrs = [1e-5, 0.3, 1.0, 1e3]  # not lr 3: a chaotic (oscillating) run amplifies round-off
-    for optimizer in ("sgd", "momentum"):
+    for optimizer in ("sgd", "momentum", "adam", "rmsprop"):
         a = compare_learning_rates(MACrossover(), aapl, lrs, optimizer=optimizer, **kw)
         b = compare_learning_rates(MACrossover(), aapl, lrs, optimizer=optimizer, vectorize=False, **kw)
         assert a.config["vectorized"] and not b.config["vectorized"]
-        cols = ["loss", "grad_norm", "lr_epoch", "fast", "slow", "train_sharpe", "monitor_hard_sharpe"]
+        cols = ["loss", "grad_norm", "lr_epoch", "fast", "ratio", "train_sharpe", "monitor_hard_sharpe"]
         np.testing.assert_allclose(a.history[cols].to_numpy(), b.history[cols].to_numpy(), rtol=1e-6, atol=1e-9)
         assert a.runs["verdict"].tolist() == b.runs["verdict"].tolist()
         sharpe = ["train_soft_sharpe", "train_hard_sharpe", "val_soft_sharpe", "val_hard_sharpe"]
@@ -154,21 +157,57 @@ def test_seeds_with_random_windows_batched_equal_one_by_one(aapl: pd.DataFrame) 
     np.testing.assert_allclose(a.history["tracked_loss"], -a.history["train_sharpe"])
 
 
-def test_adam_runs_one_fit_per_rate(aapl: pd.DataFrame) -> None:
-    res = compare_learning_rates(MACrossover(), aapl, [1e-4, 0.05], optimizer="adam", epochs=20, progress=False)
-    assert not res.config["vectorized"]
-    assert (
-        res.runs.set_index("lr").loc[0.05, "train_soft_sharpe"]
-        > res.runs.set_index("lr").loc[1e-4, "train_soft_sharpe"]
-    )
+@pytest.mark.parametrize(("optimizer", "lrs"), [("sgd", [1e-3, 0.3, 1.0]), ("adam", [1e-4, 0.01, 0.05])])
+def test_every_optimiser_runs_batched_and_each_rate_equals_its_own_fit(
+    aapl: pd.DataFrame, optimizer: str, lrs: list[float]
+) -> None:
+    """Per-start learning rates are exact for every optimiser: the batched comparison's curve at
+    each rate is the curve a plain ``fit`` at that rate draws."""
+    spec = LossSpec(cost_bps=10)
+    kw = {"optimizer": optimizer, "epochs": 15, "temperature": 0.5, "progress": False}
+    res = compare_learning_rates(MACrossover(), aapl, lrs, loss=spec, **kw)  # type: ignore[arg-type]
+    assert res.config["vectorized"] and res.config["loss"]["cost_bps"] == 10.0
+    for lr in lrs:
+        alone = fit(MACrossover(), aapl, lr=lr, seed=0, select="last", tol=0.0, loss=spec, **kw)
+        mine = res.history[res.history["lr"] == lr]
+        assert len(mine) == len(alone.history)
+        np.testing.assert_allclose(mine["loss"].to_numpy(), alone.history["loss"].to_numpy(), rtol=1e-10, atol=1e-12)
+        run = res.runs.set_index("lr").loc[lr]
+        assert run["train_hard_sharpe"] == pytest.approx(alone.metrics["train"]["hard_sharpe"], rel=1e-9)
+        assert run["val_soft_sharpe"] == pytest.approx(alone.metrics["validation"]["soft_sharpe"], rel=1e-9)
 
 
-@pytest.mark.parametrize("option", [{"clip_grad_norm": 1.0}, {"l2_penalty": 0.1}, {"tol": 1e-6}, {"train_days": None}])
-def test_options_not_linear_in_the_loss_scale_run_one_by_one(aapl: pd.DataFrame, option: dict[str, object]) -> None:
-    if "train_days" in option:  # a mask that keeps every day, so only the code path differs
-        option = {"train_days": np.ones(len(aapl), dtype=bool)}
+@pytest.mark.parametrize("option", ["clip_grad_norm", "l2_penalty", "train_days"])
+def test_per_start_options_run_batched_and_equal_one_by_one(aapl: pd.DataFrame, option: str) -> None:
+    """Clipping, penalties and a train-day mask act per start, so they batch exactly."""
+    kw: dict[str, object] = {"epochs": 12, "progress": False, "optimizer": "adam"}
+    if option == "clip_grad_norm":
+        kw["clip_grad_norm"] = 0.05
+    elif option == "l2_penalty":
+        kw["loss"] = LossSpec(l2_penalty=0.5)
+    else:  # every other month is warm-up only: the loss and the train metrics count the rest
+        kw["train_days"] = np.asarray(aapl.index.month % 2 == 0)
+    a = compare_learning_rates(MACrossover(), aapl, [0.01, 0.1], **kw)  # type: ignore[arg-type]
+    b = compare_learning_rates(MACrossover(), aapl, [0.01, 0.1], vectorize=False, **kw)  # type: ignore[arg-type]
+    assert a.config["vectorized"] and not b.config["vectorized"]
+    cols = ["loss", "grad_norm", "fast", "ratio", "train_sharpe"]
+    np.testing.assert_allclose(a.history[cols].to_numpy(), b.history[cols].to_numpy(), rtol=1e-9, atol=1e-12)
+    sharpe = ["train_soft_sharpe", "train_hard_sharpe", "val_soft_sharpe", "val_hard_sharpe"]
+    np.testing.assert_allclose(a.runs[sharpe].to_numpy(), b.runs[sharpe].to_numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("option", [{"tol": 1e-6}, {"early_stopping": (3, 0.0)}, {"callbacks": [lambda row: False]}])
+def test_options_that_watch_all_starts_run_one_by_one(aapl: pd.DataFrame, option: dict[str, object]) -> None:
     res = compare_learning_rates(MACrossover(), aapl, [0.1, 1.0], epochs=2, progress=False, **option)
     assert not res.config["vectorized"]
+
+
+def test_the_loss_spec_reaches_every_run(aapl: pd.DataFrame) -> None:
+    cheap = compare_learning_rates(MACrossover(), aapl, [0.1], epochs=2, progress=False)
+    dear = compare_learning_rates(MACrossover(), aapl, [0.1], epochs=2, progress=False, loss=LossSpec(cost_bps=200))
+    assert dear.runs["initial_loss"].iloc[0] > cheap.runs["initial_loss"].iloc[0]  # costs lower the Sharpe
+    assert dear.runs["train_hard_sharpe"].iloc[0] < cheap.runs["train_hard_sharpe"].iloc[0]
+    assert dear.config["loss"]["cost_bps"] == 200.0 and cheap.config["loss"]["cost_bps"] == 5.0
 
 
 def test_device_and_dtype_options_pass_through(aapl: pd.DataFrame) -> None:
@@ -183,12 +222,15 @@ def test_device_and_dtype_options_pass_through(aapl: pd.DataFrame) -> None:
 
 
 def test_a_real_oscillating_run() -> None:
-    # Plain gradient descent at lr 2 bounces between two sides of the minimum (period 2).
+    # Plain gradient descent at lr 6 bounces the fast span between two sides of a valley
+    # (period 2: about 7 and 12 days) and never gets to the minimum that lr 8 reaches.
     prices = load_prices("sp500", tickers=["AAPL"], start="2000-01-01", end="2009-12-31")
-    res = compare_learning_rates(MACrossover(), prices, [0.3, 2.0], epochs=80, progress=False)
+    res = compare_learning_rates(MACrossover(), prices, [6.0, 8.0], epochs=80, progress=False)
     runs = res.runs.set_index("lr")
-    assert runs.loc[2.0, "verdict"] == "oscillating" and runs.loc[2.0, "flip_rate"] > 0.5
-    assert runs.loc[0.3, "verdict"] == "good"
+    assert runs.loc[6.0, "verdict"] == "oscillating" and runs.loc[6.0, "flip_rate"] > 0.5
+    fast = res.history[res.history["lr"] == 6.0]["fast"].to_numpy()[-10:]
+    assert (np.sign(np.diff(fast))[1:] != np.sign(np.diff(fast))[:-1]).all()  # up, down, up, ...
+    assert runs.loc[8.0, "verdict"] == "good"
 
 
 def test_learning_rates_from_1e5_to_100_in_one_call(aapl: pd.DataFrame) -> None:
@@ -215,7 +257,7 @@ def test_summary_and_json(three_rates: LRComparison) -> None:
 def test_the_input_rule_is_left_unchanged(aapl: pd.DataFrame) -> None:
     rule = MACrossover(fast=15, slow=60)
     compare_learning_rates(rule, aapl, [0.5], epochs=3, progress=False)
-    assert rule.params == {"fast": 15.0, "slow": 60.0}
+    assert rule.params == {"fast": 15.0, "ratio": 4.0, "slow": 60.0}
 
 
 @pytest.mark.parametrize(
@@ -236,13 +278,17 @@ def test_bad_learning_rates_are_named(aapl: pd.DataFrame, lrs: object, match: st
 
 
 def test_bad_options_are_named(aapl: pd.DataFrame) -> None:
-    with pytest.raises(ConfigError, match="lr=0.1 is not a fit option here"):
+    with pytest.raises(ConfigError, match="lr=0.1 cannot be set here: pass the learning rates in lrs"):
         compare_learning_rates(MACrossover(), aapl, [0.1], lr=0.1)
+    with pytest.raises(ConfigError, match=r"cost_bps=10 is a loss setting: pass loss=stratopt.LossSpec\(cost_bps=10\)"):
+        compare_learning_rates(MACrossover(), aapl, [0.1], cost_bps=10)
+    with pytest.raises(ConfigError, match="loss must be a stratopt.LossSpec"):
+        compare_learning_rates(MACrossover(), aapl, [0.1], loss={"cost_bps": 10})  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="'learning_rate' is not an option of stratopt.fit"):
         compare_learning_rates(MACrossover(), aapl, [0.1], learning_rate=0.1)
     with pytest.raises(ConfigError, match=r"seeds=\[1, 1\] repeats"):
         compare_learning_rates(MACrossover(), aapl, [0.1], seeds=[1, 1])
-    with pytest.raises(ConfigError, match="has 3 starts"):
+    with pytest.raises(ConfigError, match="compare_learning_rates needs a single-start rule but this one has 3 starts"):
         compare_learning_rates(MACrossover().with_starts(3), aapl, [0.1])
     with pytest.raises(ConfigError, match="n_starts=4"):
         compare_learning_rates(MACrossover(), aapl, [0.1], n_starts=4)
@@ -288,9 +334,33 @@ def test_range_test_stops_when_the_loss_blows_up(aapl: pd.DataFrame) -> None:
         ({"lr_min": 0.0}, "lr=0.0 must be a positive"),
         ({"steps": 2}, "steps=2 must be an integer >= 3"),
         ({"beta": 1.0}, "beta=1.0 must be in"),
-        ({"epochs": 5}, "epochs=5 cannot be set"),
+        ({"epochs": 5}, "epochs=5 cannot be set here: the range test sets it"),
+        ({"objective": "sortino"}, r"objective='sortino' is a loss setting: pass loss=stratopt.LossSpec"),
     ],
 )
 def test_range_test_argument_checks(aapl: pd.DataFrame, kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         lr_range_test(MACrossover(), aapl, **kwargs)  # type: ignore[arg-type]
+
+
+def test_range_test_trains_under_the_loss_spec(aapl: pd.DataFrame) -> None:
+    kw = {"lr_min": 1e-3, "lr_max": 1.0, "steps": 5, "progress": False}
+    plain = lr_range_test(MACrossover(), aapl, **kw)  # type: ignore[arg-type]
+    dear = lr_range_test(MACrossover(), aapl, loss=LossSpec(cost_bps=200), **kw)  # type: ignore[arg-type]
+    alone = fit(MACrossover(), aapl, lr=1e-3, epochs=1, validation=None, temperature=0.5, loss=LossSpec(cost_bps=200))
+    assert dear.initial_loss == pytest.approx(float(alone.history["loss"].iloc[0]), rel=1e-12)
+    assert dear.initial_loss > plain.initial_loss
+    assert dear.config["loss"]["cost_bps"] == 200.0
+
+
+def test_runs_that_diverge_or_pin_a_parameter_do_not_warn(aapl: pd.DataFrame) -> None:
+    """A blown-up or pinned run is a verdict, not a warning about the batch's best start."""
+    import warnings
+
+    from stratopt.errors import StratoptWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StratoptWarning)
+        res = compare_learning_rates(MACrossover(), aapl, [1e-5, 1e3], epochs=5, progress=False)
+        lr_range_test(MACrossover(), aapl, lr_min=1e-4, lr_max=1e6, steps=20, optimizer="adam", progress=False)
+    assert res.runs["verdict"].tolist()[-1] == "diverged"
