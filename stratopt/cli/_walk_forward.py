@@ -66,6 +66,27 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
         help="start every fold from the rule's defaults, not from the previous fold's fit",
     )
     group.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="K",
+        help="trade the mean hard position of each fold's best K starts (1: the selected start)",
+    )
+    group.add_argument(
+        "--drift-penalty",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="training penalty on the squared move of the parameters from the previous fold's fit",
+    )
+    group.add_argument(
+        "--prior-penalty",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="training penalty on the squared distance from the rule as given (untuned)",
+    )
+    group.add_argument(
         "--n-trials",
         type=int,
         metavar="N",
@@ -97,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         load_data(args),
         splitter,
         warm_start=args.warm_start,
+        ensemble=args.ensemble,
+        drift_penalty=args.drift_penalty,
+        prior_penalty=args.prior_penalty,
         n_trials=args.n_trials,
         progress=False if args.quiet else None,
     )

@@ -140,7 +140,8 @@ def test_walk_forward_loss_and_training_options_reach_the_result(
 ) -> None:
     out = tmp_path / "wf.json"
     args = ["walk-forward", *TINY, "--train", "250", "--test", "125", "--epochs", "2", "--n-starts", "2"]
-    args += [*LOSS_OPTIONS, "--objective", "sortino", "--anchored", "--json", str(out)]
+    args += [*LOSS_OPTIONS, "--objective", "sortino", "--anchored", "--ensemble", "2", "--drift-penalty", "0.1"]
+    args += ["--json", str(out)]
     assert main(args) == 0
     assert "deflated Sharpe ratio" in capsys.readouterr().out
     saved = json.loads(out.read_text())
@@ -148,6 +149,7 @@ def test_walk_forward_loss_and_training_options_reach_the_result(
     assert (loss["slippage"], loss["allocation"], loss["position_mode"]) == (0.5, "equal", "long_only")
     assert loss["objective"] == "sortino" and saved["config"]["temperature"] == [1.0, 0.1]
     assert "anchored=True" in saved["config"]["splitter"] and saved["config"]["n_starts"] == 2
+    assert (saved["config"]["ensemble"], saved["config"]["drift_penalty"]) == (2, 0.1)
 
 
 def test_walk_forward_keeps_the_main_jobs_defaults() -> None:
