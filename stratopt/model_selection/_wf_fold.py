@@ -114,7 +114,8 @@ def _inner_validation(tuner: Tuner, window: pd.DataFrame, mask: np.ndarray) -> t
     if mask.sum() < 2:
         raise ConfigError(f"validation={frac!r} leaves no training days in a fold; use a smaller fraction")
     dates = window.index
-    return tuner.clone(validation=(str(dates[first_val].date()), str(dates[-1].date()))), mask
+    select = "validation" if tuner.select == "hard" else tuner.select  # the inner validation chooses
+    return tuner.clone(validation=(str(dates[first_val].date()), str(dates[-1].date())), select=select), mask
 
 
 def _fit_quietly(tuner: Tuner, window: pd.DataFrame, mask: np.ndarray) -> tuple[FitResult, list[Any]]:

@@ -80,11 +80,13 @@ class TrainLoss:
 
 
 class Monitor(Callback):
-    """Per-start soft and hard loss and Sharpe on the monitored days, into ``state.logs``.
+    """Per-start soft and hard loss and Sharpe, into ``state.logs``.
 
-    Logs ``monitor`` (soft loss at ``final_temperature``), ``val_sharpe``, ``hard_monitor``
-    (hard loss, exact costs) and ``hard_sharpe``. The soft pass is skipped (NaN) when
-    ``soft=False`` because nothing reads it.
+    Logs ``monitor`` (soft loss at ``final_temperature`` on the validation days, else the
+    train days) and its Sharpe ``val_sharpe``; ``hard_monitor`` (hard loss, exact costs, same
+    days) and ``hard_sharpe``; and ``hard_train``, the hard loss on the training days. One hard
+    pass over all days serves both windows. The soft pass is skipped (NaN) when ``soft=False``
+    because nothing reads it.
     """
 
     def __init__(
@@ -101,24 +103,32 @@ class Monitor(Callback):
         self.model, self.data, self.split, self.spec, self.keep = model, data, split, loss, keep
         self.final_temperature, self.soft = final_temperature, soft
 
+    def _windows(self, r: Tensor) -> tuple[Tensor, Tensor]:
+        """(train returns, monitored returns) of returns over all days."""
+        train = r[:, : self.split.n_train - 1]
+        if self.keep is not None:
+            train = train[:, self.keep]
+        return train, (r[:, self.split.n_train - 1 :] if self.split.has_validation else train)
+
     def measure(self, *, soft: bool | None = None) -> dict[str, Tensor]:
         """Soft (unless ``soft=False``) and hard loss and Sharpe of every start, float64 on the CPU."""
         soft = self.soft if soft is None else soft
         n = self.model.batch_size
-        with_val = self.split.has_validation
-        d = self.data if with_val else self.data.slice(0, self.split.n_train)
-        first_day = self.split.n_train - 1 if with_val else 0
+        d = self.data if self.split.has_validation else self.data.slice(0, self.split.n_train)
         out: dict[str, Tensor] = {}
         with torch.no_grad():
-            for prefix, tau in (("", self.final_temperature), ("hard_", 0.0)):
-                if tau > 0 and not soft:
-                    out[f"{prefix}monitor"] = out["val_sharpe"] = torch.full((n,), math.nan, dtype=torch.float64)
-                    continue
-                r = self.spec.rule_returns(self.model, d, temperature=tau)[:, first_day:]
-                if self.keep is not None and not with_val:
-                    r = r[:, self.keep]
-                out[f"{prefix}monitor"] = (-self.spec.score(r)).double().cpu()
-                out["val_sharpe" if tau > 0 else "hard_sharpe"] = obj.sharpe(r).double().cpu()
+            train, watched = self._windows(self.spec.rule_returns(self.model, d, temperature=0.0))
+            out["hard_monitor"] = (-self.spec.score(watched)).double().cpu()
+            out["hard_sharpe"] = obj.sharpe(watched).double().cpu()
+            out["hard_train"] = (
+                (-self.spec.score(train)).double().cpu() if self.split.has_validation else out["hard_monitor"]
+            )
+            if soft:
+                _, watched = self._windows(self.spec.rule_returns(self.model, d, temperature=self.final_temperature))
+                out["monitor"] = (-self.spec.score(watched)).double().cpu()
+                out["val_sharpe"] = obj.sharpe(watched).double().cpu()
+            else:
+                out["monitor"] = out["val_sharpe"] = torch.full((n,), math.nan, dtype=torch.float64)
         return out
 
     def on_train_begin(self, state: TrainState) -> None:

@@ -44,7 +44,9 @@ from stratopt.training._steps import History, Monitor, TrainLoss
 
 __all__ = ["Select", "Tuner"]
 
-Select = Literal["hard", "soft", "last"]
+Select = Literal["hard", "validation", "soft", "last"]
+#: The monitor's log each selection reads (lower is better).
+SELECT_KEY = {"hard": "hard_train", "validation": "hard_monitor", "soft": "monitor"}
 UserCallback = Callback | Callable[[dict[str, Any]], bool | None]
 
 
@@ -82,9 +84,12 @@ class Tuner:
         (patience, min_delta): stop when no start's soft validation loss (train loss without a
         validation set) has improved by ``min_delta`` for ``patience`` epochs.
     select
-        Which epoch each start keeps: ``"hard"`` the epoch whose HARD rule scored best on the
-        validation days (train days without validation); ``"soft"`` the best soft validation
-        loss; ``"last"`` the final epoch. The best start is chosen by the same measure.
+        Which epoch each start keeps, and which start is reported: ``"hard"`` (default) the
+        epoch whose HARD rule scored best on the training days; ``"validation"`` the best
+        hard score on the validation days (a choice among many epochs and starts on few days
+        is itself overfitting: prefer it only with a long validation window, or for early
+        stopping); ``"soft"`` the best soft validation loss (train days without validation);
+        ``"last"`` the final epoch. The validation days are always reported.
     n_starts, seed
         Starts trained together; the seed makes starts and window sampling reproducible.
         Without a screen the rule's current values are start 0 and the others are drawn at
@@ -153,8 +158,8 @@ class Tuner:
         check_fit_args(
             self.epochs, self.batch_days, self.batches_per_step, self.n_starts, self.clip_grad_norm, self.early_stopping
         )
-        if self.select not in ("hard", "soft", "last"):
-            raise ConfigError(f"select={self.select!r} is not one of 'hard', 'soft', 'last'")
+        if self.select not in ("hard", "validation", "soft", "last"):
+            raise ConfigError(f"select={self.select!r} is not one of 'hard', 'validation', 'soft', 'last'")
         if self.dtype not in (torch.float64, torch.float32):
             raise ConfigError(f"dtype={self.dtype!r} must be torch.float64 or torch.float32")
         check_temperature(self.temperature)
@@ -297,7 +302,7 @@ class Tuner:
         steps.append(guard)
         steps += [LRScheduler(make_scheduler(opt, self.schedule, steps=self.epochs)), monitor]
         if self.select != "last":
-            key = "hard_monitor" if self.select == "hard" else "monitor"
+            key = SELECT_KEY[self.select]
             min_delta = self.early_stopping[1] if self.early_stopping and self.select == "soft" else 0.0
             steps.append(Checkpoint(key, min_delta=min_delta))
         steps += [ProgressBar(self.progress), history]
@@ -324,7 +329,7 @@ class Tuner:
         screen: pd.DataFrame | None,
     ) -> FitResult:
         final = monitor.measure(soft=True)  # the final ranking and the starts table report it
-        final_monitor = final["hard_monitor" if self.select == "hard" else "monitor"]
+        final_monitor = final[SELECT_KEY.get(self.select, "hard_train")]
         rank = torch.where(
             state.live | (state.status == "diverged"), final_monitor, torch.full_like(final_monitor, math.inf)
         )

@@ -79,8 +79,8 @@ def test_early_stopping_restores_best_soft_params(three_stocks: pd.DataFrame) ->
     assert res.params["fast"] == pytest.approx(res.history.loc[best_epoch, "fast"], rel=1e-9)
 
 
-def test_select_hard_keeps_the_epoch_where_the_hard_rule_did_best(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=40, lr=0.1, progress=False)
+def test_select_validation_keeps_the_epoch_where_the_hard_rule_did_best(three_stocks: pd.DataFrame) -> None:
+    res = fit(MACrossover(), three_stocks, epochs=40, lr=0.1, select="validation", progress=False)
     h = res.history
     best_epoch = int(h["monitor_hard_sharpe"].idxmax())
     assert res.params["slow"] == pytest.approx(h.loc[best_epoch, "slow"], rel=1e-9)
@@ -160,3 +160,15 @@ def test_initial_starts_record_where_each_start_began(three_stocks: pd.DataFrame
     res = fit(MACrossover(fast=15, slow=90), three_stocks, n_starts=3, seed=2, epochs=2, progress=False)
     assert res.initial_starts.loc[0].to_dict() == pytest.approx({"fast": 15.0, "ratio": 6.0, "slow": 90.0})
     assert len(res.initial_starts) == 3
+
+
+def test_select_hard_chooses_by_the_training_days_and_reports_validation(three_stocks: pd.DataFrame) -> None:
+    res = fit(MACrossover(), three_stocks, epochs=30, lr=0.1, n_starts=3, seed=0, progress=False)
+    from stratopt import LossSpec, evaluate
+
+    train = three_stocks.iloc[: res.config["n_train"]]
+    scores = evaluate(res.batch_rule, train)["objective"]
+    # the reported start is the best on the training days, not on the validation days
+    assert res.best_start == int(scores.idxmax())
+    assert "validation" in res.metrics
+    assert LossSpec().cost_bps == res.loss.cost_bps
