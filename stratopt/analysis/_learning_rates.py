@@ -10,7 +10,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 from stratopt.training import Tuner
 from stratopt.training._optim import OptimizerName
+from stratopt.training._tuner import Select
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -211,7 +212,7 @@ def compare_learning_rates(
     seeds: Sequence[int] = (0,),
     batch_days: int | None = None,
     temperature: float | tuple[float, float] = 0.5,
-    select: Literal["hard", "soft", "last"] = "last",
+    select: Select = "last",
     loss: LossSpec | None = None,
     vectorize: bool = True,
     **fit_kwargs: Any,
@@ -241,8 +242,10 @@ def compare_learning_rates(
         by itself, so slow runs would look as if they moved. Pass a (start, end) pair to anneal.
     select
         Which epoch's parameters each run reports Sharpe ratios for; ``"last"`` (default) is
-        where the learning rate took the parameters, ``"hard"`` / ``"soft"`` the best epoch on
-        the validation days (optimistic, as it picks with those days).
+        where the learning rate took the parameters; ``"hard"``, ``"validation"`` and
+        ``"soft"`` keep the epoch :func:`~stratopt.fit` would (the best hard rule on the
+        training days, the best hard rule on the validation days, which is optimistic as it
+        picks with those days, or the best soft validation loss).
     loss
         Objective, costs, slippage, allocation, position mode and penalties of every run
         (:class:`~stratopt.LossSpec`, default ``LossSpec()``).

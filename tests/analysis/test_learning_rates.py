@@ -177,16 +177,19 @@ def test_every_optimiser_runs_batched_and_each_rate_equals_its_own_fit(
         assert run["val_soft_sharpe"] == pytest.approx(alone.metrics["validation"]["soft_sharpe"], rel=1e-9)
 
 
-@pytest.mark.parametrize("option", ["clip_grad_norm", "l2_penalty", "train_days"])
+@pytest.mark.parametrize("option", ["clip_grad_norm", "l2_penalty", "train_days", "hard", "validation"])
 def test_per_start_options_run_batched_and_equal_one_by_one(aapl: pd.DataFrame, option: str) -> None:
-    """Clipping, penalties and a train-day mask act per start, so they batch exactly."""
+    """Clipping, penalties, a train-day mask and the kept epoch act per start, so they batch
+    exactly."""
     kw: dict[str, object] = {"epochs": 12, "progress": False, "optimizer": "adam"}
     if option == "clip_grad_norm":
         kw["clip_grad_norm"] = 0.05
     elif option == "l2_penalty":
         kw["loss"] = LossSpec(l2_penalty=0.5)
-    else:  # every other month is warm-up only: the loss and the train metrics count the rest
+    elif option == "train_days":  # every other month is warm-up only: the loss and metrics count the rest
         kw["train_days"] = np.asarray(aapl.index.month % 2 == 0)
+    else:  # each run reports the epoch its hard rule scored best at (train or validation days)
+        kw["select"] = option
     a = compare_learning_rates(MACrossover(), aapl, [0.01, 0.1], **kw)  # type: ignore[arg-type]
     b = compare_learning_rates(MACrossover(), aapl, [0.01, 0.1], vectorize=False, **kw)  # type: ignore[arg-type]
     assert a.config["vectorized"] and not b.config["vectorized"]
