@@ -42,7 +42,7 @@ ALLOCATIONS = ("equal_risk", "equal")
 POSITION_MODES = ("long_short", "long_only", "short_only")
 OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
 SCHEDULES = ("constant", "cosine", "exponential")
-SELECTS = ("hard", "soft", "last")
+SELECTS = ("hard", "validation", "soft", "last")
 DTYPES = ("float64", "float32")
 
 #: LossSpec's defaults, by option dest.
@@ -211,7 +211,11 @@ _TRAINING_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "select": (
         "--select",
-        {"choices": SELECTS, "help": "epoch kept per start: best hard rule or soft loss on validation, or last"},
+        {
+            "choices": SELECTS,
+            "help": "epoch kept per start, and start reported: the best hard rule on the training days (hard) "
+            "or on the validation days (validation), the best soft validation loss (soft), or the last epoch",
+        },
     ),
     "n_starts": ("--n-starts", {"type": int, "metavar": "N", "help": "random starts trained together"}),
     "screen": (
