@@ -1,8 +1,8 @@
 """What every subcommand shares: its parser's help layout, small value parsers, and the ending.
 
-The ending (:func:`finish`) is the one way a command reports: the result's summary on stdout
-(unless ``--quiet``), ``--json PATH`` through the result's JSON record and ``--plot PATH``
-through its figure. :func:`check_outputs` runs before any work, so a path that cannot be
+The ending (:func:`finish`) is the one way a command reports: ``--json PATH`` through the
+result's JSON record, ``--plot PATH`` through its figure, and the result's summary on stdout
+(unless ``--quiet``). :func:`check_outputs` runs before any work, so a path that cannot be
 written fails in a second, not after the training.
 
 Nothing here imports torch, pandas or matplotlib at module level: ``stratopt --help`` builds
@@ -178,13 +178,14 @@ def save_figure(figure: Figure, path: str) -> None:
 
 
 def finish(args: argparse.Namespace, result: Any) -> int:
-    """The ending of every command: summary on stdout (unless ``--quiet``), ``--json``, ``--plot``."""
-    if not args.quiet:
-        print(result.summary())
+    """The ending of every command: ``--json``, ``--plot``, then the summary on stdout (unless
+    ``--quiet``); files first, so that a reader closing stdout early (``| head``) loses none."""
     if args.json:
         write_json(result, args.json)
     if args.plot:
         save_figure(result.plot(), args.plot)
+    if not args.quiet:
+        print(result.summary())
     return 0
 
 

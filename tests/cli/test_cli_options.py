@@ -18,7 +18,7 @@ from typing import get_args
 import pytest
 
 from stratopt.cli import _options, build_parser, main
-from stratopt.cli._common import HelpFormatter, parse_assignments
+from stratopt.cli._common import HelpFormatter, finish, parse_assignments
 from stratopt.cli._data import DEFAULT_MAX_GAP, ON_JUMP
 from stratopt.cli._options import parse_early_stopping, parse_temperature, parse_validation, training_settings
 
@@ -288,3 +288,23 @@ def test_no_function_in_the_cli_is_over_60_lines() -> None:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
                 assert length <= 60, f"{path.name}:{node.lineno} {node.name} has {length} lines"
+
+
+def test_the_ending_writes_its_files_before_printing(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    class Result:  # a reader that closed stdout early: printing fails
+        def summary(self) -> str:
+            raise BrokenPipeError
+
+        def to_dict(self) -> dict[str, object]:
+            return {"sharpe": float("nan"), "n": 3}
+
+        def plot(self) -> Figure:
+            return Figure()
+
+    args = argparse.Namespace(json=str(tmp_path / "r.json"), plot=str(tmp_path / "r.png"), quiet=False)
+    with pytest.raises(BrokenPipeError):
+        finish(args, Result())
+    assert json.loads((tmp_path / "r.json").read_text()) == {"sharpe": None, "n": 3}
+    assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
