@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -138,7 +138,7 @@ class LossSpec:
         """The objective of each row of ``returns`` (batch, days) -> (batch,), higher is better."""
         return obj.get_objective(self.objective)(returns, **self.objective_kwargs)
 
-    def penalties(self, positions: Tensor, raw: list[Tensor], raw_init: list[Tensor]) -> Tensor | float:
+    def penalties(self, positions: Tensor, raw: Sequence[Tensor], raw_init: Sequence[Tensor]) -> Tensor | float:
         """Training penalties per start (0.0 when both weights are 0)."""
         out: Tensor | float = 0.0
         if self.turnover_penalty:

@@ -7,7 +7,7 @@ where the returns are nonzero, and annualised with ``periods_per_year`` (252 tra
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
@@ -132,6 +132,9 @@ def turnover_penalty(positions: Tensor) -> Tensor:
     return torch.diff(positions, dim=1).abs().mean(dim=(1, 2))
 
 
-def l2_penalty(raw: list[Tensor], raw_init: list[Tensor]) -> Tensor:
+def l2_penalty(raw: Sequence[Tensor], raw_init: Sequence[Tensor]) -> Tensor:
     """Sum of squared moves of the unconstrained parameters from their start, shape (batch,)."""
-    return sum(((r - r0) ** 2).reshape(r.shape[0], -1).sum(-1) for r, r0 in zip(raw, raw_init))
+    total = torch.zeros(raw[0].shape[0], dtype=raw[0].dtype, device=raw[0].device)
+    for r, r0 in zip(raw, raw_init):
+        total = total + ((r - r0) ** 2).reshape(r.shape[0], -1).sum(-1)
+    return total

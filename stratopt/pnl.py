@@ -101,7 +101,7 @@ def net_returns(
     gross = (h[:, :-1] * data.returns[1:]).sum(dim=-1)
     trades = torch.diff(h, dim=1, prepend=torch.zeros_like(h[:, :1]))[:, :-1]
     size = smooth_abs(trades, SMOOTH_ABS_EPS) if smooth else trades.abs()
-    rate = cost_bps / 1e4
+    rate: Tensor | float = cost_bps / 1e4
     if slippage:
         rate = rate + slippage * daily_vol(data)[0, :-1]
     return gross - (size * rate).sum(dim=-1)

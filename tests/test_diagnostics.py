@@ -48,7 +48,7 @@ def test_idle_rule_warns(prices: pd.DataFrame) -> None:
     # RSI bands at their extremes: in the market on very few days
     rule = RSIRule(period=30, overbought=90, oversold=10)
     with pytest.warns(IdleRuleWarning, match="holds a position on"):
-        res = fit(rule, prices, epochs=2, lr=1e-6, progress=False)
+        res = fit(rule, prices, epochs=2, lr=1e-6, n_starts=1, screen=0, progress=False)
     assert res.diagnostics["time_in_market"] < 0.05
 
 
@@ -56,14 +56,23 @@ def test_pinned_parameter_warns(prices: pd.DataFrame) -> None:
     rule = MACrossover(fast=2, slow=2.5)  # both on their lower bounds
     assert pinned_params(rule) == {"fast": "low", "ratio": "low"}
     with pytest.warns(PinnedParameterWarning, match="fast is at its low bound"):
-        fit(rule, prices, epochs=2, lr=1e-6, select="last", progress=False)
+        fit(rule, prices, epochs=2, lr=1e-6, select="last", n_starts=1, screen=0, progress=False)
 
 
 def test_early_selection_warns(prices: pd.DataFrame) -> None:
     # a rate too large for any improvement after the first steps: the best epoch is the first
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = fit(MACrossover(fast=10, slow=50), prices, epochs=40, lr=5.0, optimizer="sgd", progress=False)
+        res = fit(
+            MACrossover(fast=10, slow=50),
+            prices,
+            epochs=40,
+            lr=5.0,
+            optimizer="sgd",
+            n_starts=1,
+            screen=0,
+            progress=False,
+        )
     epoch = res.diagnostics["selected_epoch"]
     early = [w for w in caught if issubclass(w.category, EarlySelectionWarning)]
     assert (0 <= epoch < 2) == bool(early)
@@ -73,13 +82,31 @@ def test_inverted_start_under_the_old_formulation_shows_a_loss_jump(prices: pd.D
     """The old formulation's inverted region: training from fast just below slow crosses the
     cliff fast = slow, where the loss jumps; the diagnostic names the epoch."""
     res = fit(
-        OldCrossover(fast=95, slow=100), prices, epochs=80, lr=0.3, select="last", validation=None, progress=False
+        OldCrossover(fast=95, slow=100),
+        prices,
+        epochs=80,
+        lr=0.3,
+        select="last",
+        validation=None,
+        n_starts=1,
+        screen=0,
+        progress=False,
     )
     h = res.history
     assert bool((h["fast"] > h["slow"]).any()), "the start crosses into the inverted rule"
     assert res.diagnostics["loss_jumps"], "the crossing of fast = slow shows as a loss jump"
     # the new formulation cannot cross: slow >= 1.25 fast at every epoch
-    new = fit(MACrossover(fast=76, slow=100), prices, epochs=80, lr=0.3, select="last", validation=None, progress=False)
+    new = fit(
+        MACrossover(fast=76, slow=100),
+        prices,
+        epochs=80,
+        lr=0.3,
+        select="last",
+        validation=None,
+        n_starts=1,
+        screen=0,
+        progress=False,
+    )
     assert (new.history["slow"] >= 1.25 * new.history["fast"] * (1 - 1e-9)).all()
     # the constructed series always trips the detector
     series = pd.Series([-0.8] * 10 + [0.84] * 10, dtype=float)
@@ -95,6 +122,8 @@ def test_healthy_fit_is_quiet(prices: pd.DataFrame) -> None:
             prices,
             epochs=30,
             lr=0.05,
+            n_starts=1,
+            screen=0,
             progress=False,
         )
     assert not [w for w in caught if issubclass(w.category, DiagnosticWarning)], [str(w.message) for w in caught]

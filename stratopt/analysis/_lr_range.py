@@ -252,7 +252,7 @@ def _sweep(
             loss=loss,
             callbacks=[stopper],
             schedule=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, factor),
-            **settings,
+            **{"n_starts": 1, "screen": 0, **settings},
         )
 
 

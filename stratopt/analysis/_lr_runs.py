@@ -81,7 +81,8 @@ def _fit_quietly(rule: Rule, data: MarketData, **kwargs: Any) -> FitResult:
         # means nothing in a batch of learning rates
         warnings.simplefilter("ignore", DivergenceWarning)
         warnings.simplefilter("ignore", DiagnosticWarning)
-        return fit(rule, data, **kwargs)
+        # one start per rate, from the rule as given: no screen, no random starts
+        return fit(rule, data, **{"n_starts": 1, "screen": 0, **kwargs})
 
 
 def _single(rule: Rule, data: MarketData, lr: float, seed: int, args: dict[str, Any]) -> Run:

@@ -15,7 +15,11 @@ from stratopt.cli._options import (
     tuner_from_args,
 )
 
-__all__ = ["register", "run"]
+__all__ = ["FIT_DEFAULTS", "register", "run"]
+
+#: The command holds out the last 20% of days to report how the fitted rule does on days it
+#: did not train on (they do not choose the parameters unless --select validation).
+FIT_DEFAULTS: dict[str, Any] = {"validation": "0.2"}
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +33,7 @@ def register(subparsers: Any) -> None:
     )
     add_source_arguments(parser)
     add_loss_arguments(parser)
-    add_training_arguments(parser)
+    add_training_arguments(parser, defaults=FIT_DEFAULTS)
     add_output_arguments(
         parser,
         json_help="write params, status, metrics, loss and settings as JSON",

@@ -68,6 +68,8 @@ def run_fold(
     mask[train_idx - lo] = True
     window = prices.iloc[lo:hi]
     window = window.loc[:, window.notna().any()]  # drop tickers not yet listed in this window
+    if tuner.rule.max_window() + 2 > len(window):  # a warm start too long for this fold's data
+        tuner = tuner.clone(rule=untuned)
     fold_tuner, mask = _inner_validation(tuner, window, mask)
     res, diagnostics = _fit_quietly(fold_tuner, window, mask)
     members = _members(res, ensemble)

@@ -40,7 +40,7 @@ class Rule(nn.Module):
     >>> from stratopt.rules import MACrossover
     >>> rule = MACrossover(fast=20, slow=100)
     >>> rule.params
-    {'fast': 20.0, 'slow': 100.0}
+    {'fast': 20.0, 'ratio': 5.0, 'slow': 100.0}
     >>> rule.set_params(fast=30).params["fast"]
     30.0
     """
@@ -305,10 +305,13 @@ class Rule(nn.Module):
 
     def max_window(self) -> float:
         """Longest look-back (days) among the current parameters and derived values in days."""
-        df = self.batch_params()
+        days = self.window_names()
+        return float(self.batch_params()[days].to_numpy().max()) if days else 0.0
+
+    def window_names(self) -> list[str]:
+        """Names of the parameters and derived values measured in days (the windows)."""
         days = [n for n, _, s in self.named_specs() if s.unit == "days"]
-        days += [p + k for p, module in self._rule_modules() for k, u in module.derived_units.items() if u == "days"]
-        return float(df[days].to_numpy().max()) if days else 0.0
+        return days + [p + k for p, m in self._rule_modules() for k, u in m.derived_units.items() if u == "days"]
 
     # ----------------------------------------------------------------------- batching
     def with_starts(self, n_starts: int, *, seed: int | np.random.Generator | None = None) -> Rule:

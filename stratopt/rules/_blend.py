@@ -67,7 +67,7 @@ class Blend(Rule):
     >>> from stratopt.rules import MACrossover, Momentum
     >>> blend = Blend({"ma": MACrossover(fast=10, slow=50), "mom": Momentum(lookback=60)})
     >>> sorted(blend.params)
-    ['ma.fast', 'ma.slow', 'mom.lookback', 'mom.threshold', 'w_ma', 'w_mom']
+    ['ma.fast', 'ma.ratio', 'ma.slow', 'mom.lookback', 'mom.threshold', 'w_ma', 'w_mom']
     """
 
     def __init__(

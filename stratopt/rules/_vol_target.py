@@ -50,7 +50,7 @@ class VolTarget(Rule):
     --------
     >>> from stratopt.rules import MACrossover
     >>> VolTarget(MACrossover(fast=10, slow=50), target_vol=0.1).params
-    {'target_vol': 0.1, 'vol_span': 60.0, 'rule.fast': 10.0, 'rule.slow': 50.0}
+    {'target_vol': 0.1, 'vol_span': 60.0, 'rule.fast': 10.0, 'rule.ratio': 5.0, 'rule.slow': 50.0}
     """
 
     def __init__(

@@ -133,7 +133,7 @@ def lr_ratios(lr: float | Sequence[float], n_starts: int) -> tuple[float, Tensor
     """The optimiser's rate and each start's rate relative to it (None: one shared rate)."""
     if isinstance(lr, (int, float)) and not isinstance(lr, bool):
         return float(lr), None
-    rates = [float(v) for v in lr]
+    rates = [float(v) for v in lr]  # type: ignore[union-attr]
     if len(rates) != n_starts:
         raise ConfigError(f"lr has {len(rates)} rates for {n_starts} starts; pass one rate or one per start")
     for v in rates:

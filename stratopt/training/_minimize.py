@@ -75,7 +75,7 @@ def minimize(
         pd.DataFrame(rows).set_index("step"),
         rows[-1]["loss"],
         status,  # type: ignore[arg-type]
-        rows[-1]["step"] if status == "diverged" else None,
+        int(rows[-1]["step"]) if status == "diverged" else None,
     )
 
 

@@ -24,6 +24,7 @@ from stratopt.errors import ConfigError
 from stratopt.evaluation import hard_scores
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
+from stratopt.rules._params import Param
 
 __all__ = ["MIN_DISTANCE", "Screen", "screen_starts"]
 
@@ -67,6 +68,7 @@ def screen_starts(
     unit = np.vstack([[_unit(spec, current[n]) for n, spec in specs], unit])
     candidates = rule.with_params(table).to(dtype=data.dtype, device=data.device)
     scores = hard_scores(candidates, data, loss, keep).numpy()
+    scores[_too_long(candidates, data.n_days)] = np.nan  # windows the data cannot warm up
     chosen = _distinct_best(scores, unit, n_starts)
     table["score"] = scores
     table["chosen"] = -1
@@ -81,13 +83,22 @@ def _design(dim: int, n: int, seed: int | None) -> np.ndarray:
     return np.clip(1.1 * points - 0.05, 0.0, 1.0)
 
 
-def _natural(spec, u: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _natural(spec: Param, u: np.ndarray) -> np.ndarray:
     values = spec.from_unit(torch.as_tensor(u, dtype=torch.float64)).numpy()
     return np.clip(np.round(values), spec.low, spec.high) if spec.integer else values
 
 
-def _unit(spec, value: float) -> float:  # type: ignore[no-untyped-def]
+def _unit(spec: Param, value: float) -> float:
     return float(spec.to_unit(torch.tensor(value, dtype=torch.float64)).clamp(0.0, 1.0))
+
+
+def _too_long(rule: Rule, n_days: int) -> np.ndarray:
+    """Candidates whose longest window (a parameter or derived value in days) exceeds the data."""
+    table = rule.batch_params()
+    days = rule.window_names()
+    if not days:
+        return np.zeros(len(table), dtype=bool)
+    return table[days].to_numpy().max(axis=1) + 2 > n_days
 
 
 def _distinct_best(scores: np.ndarray, unit: np.ndarray, k: int) -> list[int]:

@@ -79,7 +79,9 @@ class Tuner:
     temperature
         One temperature, or (start, end) to anneal; the hard rule is temperature 0.
     validation
-        Fraction of the last days held out, (start, end) dates at the end, or None.
+        Fraction of the last days held out, (start, end) dates at the end, or None (default:
+        every day trains). Held-out days are reported beside the training days; they choose
+        epochs and starts only with ``select="validation"`` or ``"soft"``.
     early_stopping
         (patience, min_delta): stop when no start's soft validation loss (train loss without a
         validation set) has improved by ``min_delta`` for ``patience`` epochs.
@@ -91,11 +93,13 @@ class Tuner:
         stopping); ``"soft"`` the best soft validation loss (train days without validation);
         ``"last"`` the final epoch. The validation days are always reported.
     n_starts, seed
-        Starts trained together; the seed makes starts and window sampling reproducible.
+        Starts trained together; the seed (0 when None) makes the screen, the random starts
+        and window sampling reproducible.
         Without a screen the rule's current values are start 0 and the others are drawn at
         random over the whole box (log-uniformly for windows).
     screen
-        Number of candidates of a global screen before gradient descent (0: none): a scrambled
+        Number of candidates of a global screen before gradient descent (default 256; 0: none,
+        the starts are then the rule's values and random draws): a scrambled
         Sobol design over the box of the bounded parameters, plus the rule's own values, is
         scored with the HARD rule on the training days in batched passes, and the best
         ``n_starts`` distinct candidates become the starts. With ``select="hard"`` or
@@ -130,19 +134,19 @@ class Tuner:
     loss: LossSpec = field(default_factory=LossSpec)
     optimizer: OptimizerName = "adam"
     lr: float | Sequence[float] = 0.05
-    epochs: int = 200
+    epochs: int = 100
     momentum: float = 0.9
     batch_days: int | None = None
     batches_per_step: int = 1
     schedule: Schedule = "constant"
     clip_grad_norm: float | None = None
     temperature: float | tuple[float, float] = (1.0, 0.1)
-    validation: float | tuple[str, str] | None = 0.2
+    validation: float | tuple[str, str] | None = None
     early_stopping: tuple[int, float] | None = None
     select: Select = "hard"
-    n_starts: int = 1
+    n_starts: int = 4
     seed: int | None = None
-    screen: int = 0
+    screen: int = 256
     anchors: tuple[tuple[Rule, float], ...] = ()
     tol: float = 1e-9
     dtype: torch.dtype = torch.float64
@@ -214,7 +218,7 @@ class Tuner:
         data = as_market_data(prices, dtype=self.dtype, device=self.device)
         split, keep = self._split(data, train_days)
         model, screen = self._starting_rule(data, split, keep)
-        params = [p for p in model.parameters() if p.requires_grad]
+        params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         base_lr, ratio = lr_ratios(self.lr, model.batch_size)
         opt = make_optimizer(params, self.optimizer, base_lr, momentum=self.momentum)
         gen = torch.Generator().manual_seed(self.seed if self.seed is not None else 0)
@@ -226,6 +230,7 @@ class Tuner:
             batch_days=self.batch_days,
             batches_per_step=self.batches_per_step,
             generator=gen,
+            anchors=[(a.to(dtype=data.dtype, device=data.device), w) for a, w in self.anchors if w > 0],
         )
         t_start, t_end = check_temperature(self.temperature)
         monitor = Monitor(
@@ -288,7 +293,7 @@ class Tuner:
             if found is not None:
                 return found.starts.to(dtype=data.dtype, device=data.device), found.table
         if self.rule.batch_size == 1 and self.n_starts > 1:
-            model = self.rule.with_starts(self.n_starts, seed=self.seed)
+            model = self.rule.with_starts(self.n_starts, seed=0 if self.seed is None else self.seed)
         else:  # an already batched rule keeps its starts
             model = copy.deepcopy(self.rule)
         return model.to(dtype=data.dtype, device=data.device), screen

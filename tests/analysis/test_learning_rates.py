@@ -164,11 +164,11 @@ def test_every_optimiser_runs_batched_and_each_rate_equals_its_own_fit(
     """Per-start learning rates are exact for every optimiser: the batched comparison's curve at
     each rate is the curve a plain ``fit`` at that rate draws."""
     spec = LossSpec(cost_bps=10)
-    kw = {"optimizer": optimizer, "epochs": 15, "temperature": 0.5, "progress": False}
+    kw = {"optimizer": optimizer, "epochs": 15, "temperature": 0.5, "validation": 0.2, "progress": False}
     res = compare_learning_rates(MACrossover(), aapl, lrs, loss=spec, **kw)  # type: ignore[arg-type]
     assert res.config["vectorized"] and res.config["loss"]["cost_bps"] == 10.0
     for lr in lrs:
-        alone = fit(MACrossover(), aapl, lr=lr, seed=0, select="last", tol=0.0, loss=spec, **kw)
+        alone = fit(MACrossover(), aapl, lr=lr, seed=0, select="last", tol=0.0, loss=spec, n_starts=1, screen=0, **kw)
         mine = res.history[res.history["lr"] == lr]
         assert len(mine) == len(alone.history)
         np.testing.assert_allclose(mine["loss"].to_numpy(), alone.history["loss"].to_numpy(), rtol=1e-10, atol=1e-12)
@@ -350,7 +350,17 @@ def test_range_test_trains_under_the_loss_spec(aapl: pd.DataFrame) -> None:
     kw = {"lr_min": 1e-3, "lr_max": 1.0, "steps": 5, "progress": False}
     plain = lr_range_test(MACrossover(), aapl, **kw)  # type: ignore[arg-type]
     dear = lr_range_test(MACrossover(), aapl, loss=LossSpec(cost_bps=200), **kw)  # type: ignore[arg-type]
-    alone = fit(MACrossover(), aapl, lr=1e-3, epochs=1, validation=None, temperature=0.5, loss=LossSpec(cost_bps=200))
+    alone = fit(
+        MACrossover(),
+        aapl,
+        lr=1e-3,
+        epochs=1,
+        validation=None,
+        temperature=0.5,
+        loss=LossSpec(cost_bps=200),
+        n_starts=1,
+        screen=0,
+    )
     assert dear.initial_loss == pytest.approx(float(alone.history["loss"].iloc[0]), rel=1e-12)
     assert dear.initial_loss > plain.initial_loss
     assert dear.config["loss"]["cost_bps"] == 200.0

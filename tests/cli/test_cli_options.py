@@ -274,11 +274,14 @@ def test_choices_and_defaults_match_the_core() -> None:
     assert inspect.signature(load_prices).parameters["on_jump"].default == ON_JUMP[0]
     spec = LossSpec()
     assert {k: getattr(spec, k) for k in _options.LOSS_DEFAULTS} == _options.LOSS_DEFAULTS
+    from stratopt.cli._fit import FIT_DEFAULTS
+
     settings = training_settings(build_parser().parse_args(["fit"]))
     fields = {f.name: f for f in dataclasses.fields(Tuner)}
     for name, value in settings.items():
-        if name != "progress":
+        if name != "progress" and name not in FIT_DEFAULTS:  # fit holds out 20% to report on
             assert fields[name].default == value, name
+    assert settings["validation"] == 0.2
     assert settings["dtype"] is torch.float64
 
 

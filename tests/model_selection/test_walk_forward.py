@@ -292,5 +292,8 @@ def test_bad_walk_forward_options_are_refused(prices: pd.DataFrame) -> None:
         walk_forward(_tuner(MACrossover()), prices, drift_penalty=-1.0, progress=False)
     with pytest.raises(ConfigError, match="inner validation"):
         walk_forward(
-            _tuner(MACrossover(), validation=("2003-01-01", "2004-01-01")), prices, WalkForward(500, 250), progress=False
+            _tuner(MACrossover(), validation=("2003-01-01", "2004-01-01")),
+            prices,
+            WalkForward(500, 250),
+            progress=False,
         )

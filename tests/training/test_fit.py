@@ -15,6 +15,9 @@ from stratopt.errors import ConfigError, DivergenceWarning
 from stratopt.rules import MACrossover
 from stratopt.training import fit
 
+#: One start from the rule as given, 20% of days held out: the settings these tests were written for.
+ONE = {"n_starts": 1, "screen": 0, "validation": 0.2}
+
 
 def test_fit_raises_hard_sharpe_of_a_deliberately_bad_rule(three_stocks: pd.DataFrame) -> None:
     bad = MACrossover(fast=2, slow=3)  # two near-equal 2- and 3-day spans: trades daily noise
@@ -73,24 +76,26 @@ def test_multi_start_picks_the_best_validation_start(three_stocks: pd.DataFrame)
 
 
 def test_early_stopping_restores_best_soft_params(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=300, lr=0.2, early_stopping=(5, 0.0), select="soft", progress=False)
+    res = fit(
+        MACrossover(), three_stocks, **ONE, epochs=300, lr=0.2, early_stopping=(5, 0.0), select="soft", progress=False
+    )
     assert res.status in {"early_stopped", "converged"}
     best_epoch = int(res.history["val_sharpe"].idxmax())
     assert res.params["fast"] == pytest.approx(res.history.loc[best_epoch, "fast"], rel=1e-9)
 
 
 def test_select_validation_keeps_the_epoch_where_the_hard_rule_did_best(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=40, lr=0.1, select="validation", progress=False)
+    res = fit(MACrossover(), three_stocks, **ONE, epochs=40, lr=0.1, select="validation", progress=False)
     h = res.history
     best_epoch = int(h["monitor_hard_sharpe"].idxmax())
     assert res.params["slow"] == pytest.approx(h.loc[best_epoch, "slow"], rel=1e-9)
     assert res.metrics["validation"]["hard_sharpe"] == pytest.approx(h["monitor_hard_sharpe"].max(), rel=0.01)
-    last = fit(MACrossover(), three_stocks, epochs=40, lr=0.1, select="last", progress=False)
+    last = fit(MACrossover(), three_stocks, **ONE, epochs=40, lr=0.1, select="last", progress=False)
     assert last.params["slow"] == pytest.approx(h["slow"].iloc[-1], rel=1e-9)
 
 
 def test_temperature_annealing_and_soft_hard_gap_reported(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=10, temperature=(2.0, 0.05), progress=False)
+    res = fit(MACrossover(), three_stocks, **ONE, epochs=10, temperature=(2.0, 0.05), progress=False)
     assert res.history["temperature"].iloc[0] == pytest.approx(2.0)
     assert res.history["temperature"].iloc[-1] == pytest.approx(0.05)
     m = res.metrics["validation"]
@@ -99,7 +104,7 @@ def test_temperature_annealing_and_soft_hard_gap_reported(three_stocks: pd.DataF
 
 
 def test_result_round_trips_to_json(three_stocks: pd.DataFrame, tmp_path) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=3, progress=False)
+    res = fit(MACrossover(), three_stocks, **ONE, epochs=3, progress=False)
     saved = json.loads(res.save(tmp_path / "fit.json").read_text())
     assert saved["params"] == res.params and saved["status"] == res.status
     assert saved["data_hash"] == res.data_hash and saved["stratopt_version"]
@@ -150,20 +155,20 @@ def test_float32_fit_matches_float64_closely(three_stocks: pd.DataFrame) -> None
     import torch
 
     kw = {"epochs": 10, "lr": 0.05, "progress": False, "select": "last"}
-    a = fit(MACrossover(), three_stocks, dtype=torch.float64, device="cpu", **kw)
-    b = fit(MACrossover(), three_stocks, dtype=torch.float32, **kw)
+    a = fit(MACrossover(), three_stocks, **ONE, dtype=torch.float64, device="cpu", **kw)
+    b = fit(MACrossover(), three_stocks, **ONE, dtype=torch.float32, **kw)
     assert b.params == pytest.approx(a.params, rel=1e-3)
     assert b.metrics["validation"]["soft_sharpe"] == pytest.approx(a.metrics["validation"]["soft_sharpe"], abs=1e-3)
 
 
 def test_initial_starts_record_where_each_start_began(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(fast=15, slow=90), three_stocks, n_starts=3, seed=2, epochs=2, progress=False)
+    res = fit(MACrossover(fast=15, slow=90), three_stocks, n_starts=3, seed=2, epochs=2, screen=0, progress=False)
     assert res.initial_starts.loc[0].to_dict() == pytest.approx({"fast": 15.0, "ratio": 6.0, "slow": 90.0})
     assert len(res.initial_starts) == 3
 
 
 def test_select_hard_chooses_by_the_training_days_and_reports_validation(three_stocks: pd.DataFrame) -> None:
-    res = fit(MACrossover(), three_stocks, epochs=30, lr=0.1, n_starts=3, seed=0, progress=False)
+    res = fit(MACrossover(), three_stocks, epochs=30, lr=0.1, n_starts=3, seed=0, validation=0.2, progress=False)
     from stratopt import LossSpec, evaluate
 
     train = three_stocks.iloc[: res.config["n_train"]]

@@ -132,3 +132,12 @@ def test_tuner_validates_in_its_constructor_and_clones() -> None:
     with pytest.raises(ConfigError, match="rates for"):
         fit(MACrossover(), pd.DataFrame(), lr=[0.1, 0.2])  # 2 rates for 1 start
     assert math.isfinite(t.get_params()["lr"])
+
+
+def test_anchors_pull_the_fit_towards_their_rule(three_stocks: pd.DataFrame) -> None:
+    anchor = MACrossover(fast=5, slow=10)
+    kw = {"epochs": 20, "n_starts": 1, "screen": 0, "select": "last", "validation": None, "progress": False}
+    free = fit(MACrossover(40, 200), three_stocks, **kw)
+    pulled = fit(MACrossover(40, 200), three_stocks, anchors=((anchor, 50.0),), **kw)
+    assert pulled.history["loss"].iloc[0] > free.history["loss"].iloc[0]  # the penalty is in the loss
+    assert abs(pulled.params["fast"] - 5) < abs(free.params["fast"] - 5)
