@@ -166,6 +166,7 @@ def test_walk_forward_keeps_the_main_jobs_defaults() -> None:
     settings = training_settings(args)
     assert (settings["n_starts"], settings["epochs"], settings["seed"], settings["validation"]) == (4, 100, 0, None)
     assert (settings["optimizer"], settings["lr"], args.cost_bps) == ("adam", 0.05, 5.0)
+    assert args.position_mode == "long_only"  # chosen on the development years, see benchmarks/README.md
 
 
 def test_a_run_echoes_its_data_on_stderr_and_quiet_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
