@@ -20,8 +20,9 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 # Names load on first use (PEP 562), so that ``import stratopt.cli`` and ``stratopt --help``
 # do not pay for torch; ``from stratopt import fit`` works as usual.
+_MODULES = frozenset({"analysis", "loss", "metrics", "objectives", "plotting", "rules", "stats"})
 _LAZY: dict[str, str] = {
-    "BacktestResult": "stratopt.backtest",
+    "BacktestResult": "stratopt.backtesting",
     "Blend": "stratopt.rules",
     "Callback": "stratopt.training",
     "ConfigError": "stratopt.errors",
@@ -55,7 +56,7 @@ _LAZY: dict[str, str] = {
     "WalkForward": "stratopt.model_selection",
     "WalkForwardResult": "stratopt.model_selection",
     "analysis": "stratopt.analysis",
-    "backtest": "stratopt.backtest",
+    "backtest": "stratopt.backtesting",
     "check_causality": "stratopt.causality",
     "compare_learning_rates": "stratopt.analysis",
     "credit_assignment": "stratopt.analysis",
@@ -85,7 +86,7 @@ def __getattr__(name: str) -> Any:
     if target is None:
         raise AttributeError(f"module 'stratopt' has no attribute {name!r}")
     module = importlib.import_module(target)
-    value = module if target == f"stratopt.{name}" else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -111,7 +112,7 @@ if TYPE_CHECKING:
         loss_landscape,
         lr_range_test,
     )
-    from stratopt.backtest import BacktestResult, backtest
+    from stratopt.backtesting import BacktestResult, backtest
     from stratopt.causality import check_causality
     from stratopt.data import datasets, load_prices, validate_prices
     from stratopt.errors import (

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stratopt.backtest import backtest
+from stratopt.backtesting import backtest
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec

@@ -139,7 +139,7 @@ class Landscape(Result):
         matplotlib's ``contour`` expects): soft at ``config["temperature"]`` with smoothed
         costs, the loss gradient descent sees; hard at temperature 0 with exact costs.
     hard_sharpe
-        Annualised Sharpe of the hard rule (sample std, as :func:`stratopt.backtest`; zero
+        Annualised Sharpe of the hard rule (sample std, as :func:`stratopt.backtesting`; zero
         spread gives 0 for a flat rule and +/-inf otherwise).
     critical_points
         One row per minimum, saddle or plateau of each surface (see

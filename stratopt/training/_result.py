@@ -72,7 +72,7 @@ class FitResult(Result):
     Attributes
     ----------
     rule
-        The trained rule (the best start), ready for :func:`stratopt.backtest`.
+        The trained rule (the best start), ready for :func:`stratopt.backtesting`.
     batch_rule
         Every start after training, as one batched rule (candidates for overfitting tests).
     history

@@ -18,7 +18,7 @@ import torch
 from stratopt import objectives as obj
 from stratopt._market import MarketData
 from stratopt.analysis import Landscape, find_critical_points, loss_landscape
-from stratopt.backtest import backtest
+from stratopt.backtesting import backtest
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec

@@ -117,7 +117,7 @@ def test_result_contents(prices: pd.DataFrame) -> None:
 
 
 def test_test_returns_equal_a_backtest_of_the_fold_params(prices: pd.DataFrame) -> None:
-    from stratopt.backtest import backtest
+    from stratopt.backtesting import backtest
 
     res = walk_forward(_tuner(MACrossover(fast=10, slow=60)), prices, WalkForward(500, 250), progress=False)
     row = res.folds.loc[1]
@@ -159,7 +159,7 @@ def test_splitter_options_are_accepted_as_keywords(prices: pd.DataFrame) -> None
 
 def test_slippage_applies_alike_to_training_test_windows_and_baselines(prices: pd.DataFrame) -> None:
     """One LossSpec: slippage in training, in every test window and in both baselines."""
-    from stratopt.backtest import backtest
+    from stratopt.backtesting import backtest
 
     spec = LossSpec(cost_bps=2.0, slippage=0.5)
     res = walk_forward(_tuner(MACrossover(fast=10, slow=60), loss=spec), prices, WalkForward(500, 250), progress=False)

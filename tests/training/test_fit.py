@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stratopt.backtest import backtest
+from stratopt.backtesting import backtest
 from stratopt.errors import ConfigError, DivergenceWarning
 from stratopt.rules import MACrossover
 from stratopt.training import fit
