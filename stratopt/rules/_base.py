@@ -88,9 +88,23 @@ class Rule(nn.Module):
             )
         if not temperature >= 0 or math.isinf(temperature):
             raise ConfigError(f"temperature={temperature!r} must be finite and >= 0 (0 = hard rule)")
+        self._check_finite_params()
         p = self._natural_values(dtype=data.dtype, hard=temperature == 0)
         pos = self._positions(data, p, float(temperature))
         return torch.where(data.tradable, pos, torch.zeros((), dtype=pos.dtype, device=pos.device))
+
+    def _check_finite_params(self) -> None:
+        """Raise :class:`ConfigError` if a raw parameter is NaN or infinite (e.g. loaded through
+        ``load_state_dict``): such a rule would silently hold no position. One reduction and one
+        device synchronisation on the happy path; the names are looked up only on failure."""
+        raw = list(self.parameters())
+        if not raw or bool(torch.stack([torch.isfinite(t).all() for t in raw]).all()):
+            return
+        bad = [name.replace("_raw.", "") for name, t in self.named_parameters() if not bool(torch.isfinite(t).all())]
+        raise ConfigError(
+            f"parameter(s) {bad} of {type(self).__name__} are not finite (NaN or inf); set finite "
+            "values with set_params(...) or load a state_dict saved from a fitted rule"
+        )
 
     def positions(self, prices: pd.DataFrame | MarketData, *, temperature: float = 0.0) -> pd.DataFrame:
         """Hard (by default) positions of a single-start rule as a DataFrame (dates x tickers)."""

@@ -215,6 +215,7 @@ class Tuner:
         loss only if it and the day before are True; days marked False serve as indicator
         warm-up only (walk-forward uses this).
         """
+        self.rule._check_finite_params()  # before the windows are sized from the parameters
         data = as_market_data(prices, dtype=self.dtype, device=self.device)
         split, keep = self._split(data, train_days)
         model, screen = self._starting_rule(data, split, keep)
