@@ -150,7 +150,7 @@ def report(frame: pd.DataFrame) -> str:
     table.insert(4, "confirm_sd", g["confirm_oos_sharpe"].std().round(3))
     table["seeds"] = g.size()
     base = frame.dropna(subset=["dev_buy_and_hold"]).iloc[0] if "dev_buy_and_hold" in frame else None
-    lines = [table.to_markdown() if hasattr(table, "to_markdown") else table.to_string()]
+    lines = [table.to_string()]
     if base is not None:
         lines.append(
             f"\nbuy-and-hold: dev {base['dev_buy_and_hold']:.3f}, confirmation {base['confirm_buy_and_hold']:.3f}; "
