@@ -234,3 +234,28 @@ def test_a_new_rule_registers_once_by_its_class() -> None:
 
         class Other(Rule, cli_name="flat-test-rule"):
             pass
+
+
+@pytest.mark.parametrize("mode", ["long_only", "short_only"])
+@pytest.mark.parametrize("name", NAMES)
+def test_position_modes_for_every_rule_soft_and_hard_and_causal(name: str, mode: str, prices: pd.DataFrame) -> None:
+    """Long/flat is never short and short/flat never long, hard and soft; still causal."""
+    from stratopt.loss import LossSpec
+
+    rule = FACTORIES[name](0.0)
+    spec = LossSpec(position_mode=mode)  # type: ignore[arg-type]
+    data = MarketData.from_prices(prices)
+
+    class Moded(Rule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = rule
+
+        def _positions(self, data: MarketData, p: dict[str, Tensor], temperature: float) -> Tensor:
+            return spec.positions(self.inner, data, temperature=temperature)
+
+    with torch.no_grad():
+        for t in (0.0, 0.3):
+            pos = spec.positions(rule, data, temperature=t)
+            assert bool((pos >= 0).all()) if mode == "long_only" else bool((pos <= 0).all())
+    check_causality(Moded(), prices, temperatures=(0.0, 0.3))
