@@ -72,8 +72,22 @@ class MarketData:
             )
         if len(prices) < 2:
             raise DataError(f"prices has {len(prices)} rows; at least 2 days are needed")
-        check_dates(pd.DatetimeIndex(prices.index))
-        values = prices.to_numpy(dtype=np.float64, na_value=np.nan)
+        dates = pd.DatetimeIndex(prices.index)
+        if dates.tz is not None:  # daily bars: the local calendar date, as load_prices gives it
+            dates = dates.tz_localize(None)
+        check_dates(dates)
+        try:
+            values = prices.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                f"prices must be numbers; a column holds something else ({exc}); load the table with "
+                "stratopt.load_prices or convert it with pd.to_numeric"
+            ) from None
+        if np.isinf(values).any():
+            i, j = np.argwhere(np.isinf(values))[0]
+            raise DataError(
+                f"{prices.columns[j]} has an infinite price on {prices.index[i].date()}; prices must be finite"
+            )
         listed = ~np.isnan(values)
         empty = [str(c) for c, ok in zip(prices.columns, listed.any(axis=0)) if not ok]
         if empty:
@@ -101,7 +115,7 @@ class MarketData:
             return torch.as_tensor(a, dtype=dtype, device=device)
 
         return cls(
-            dates=pd.DatetimeIndex(prices.index),
+            dates=dates,
             tickers=tuple(str(c) for c in prices.columns),
             log_prices=as_tensor(log_prices),
             returns=as_tensor(returns),

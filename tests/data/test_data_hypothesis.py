@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -197,14 +196,6 @@ def check_market_data(data: stratopt.MarketData, frame: pd.DataFrame) -> None:
     assert bool(data.log_prices.isfinite().all()) and bool(data.returns.isfinite().all())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "MarketData.from_prices (stratopt/_market.py, not part of the data package) accepts an "
-        "infinite price and turns it into inf/NaN tensors, and crashes with a bare ValueError on "
-        "a column of text; see the data-package report"
-    ),
-)
 @SETTINGS
 @given(malformed_frames())
 @example(pd.DataFrame({"AAA": [1.0, np.inf, 2.0]}, index=pd.to_datetime(["2020-01-02", "2020-01-03", "2020-01-06"])))
