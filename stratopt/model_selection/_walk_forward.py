@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from tqdm.auto import tqdm
 
 from stratopt import stats
+from stratopt._market import MarketData
 from stratopt.errors import ConfigError, IdleRuleWarning
 from stratopt.model_selection._regimes import label_regimes, regime_table
 from stratopt.model_selection._splitter import WalkForward
-from stratopt.model_selection._wf_fold import Fold, run_fold
+from stratopt.model_selection._wf_fold import Fold, _inner_validation, run_fold
 from stratopt.model_selection._wf_result import WalkForwardResult
 from stratopt.rules._base import Rule
 from stratopt.training import Tuner
@@ -32,7 +35,7 @@ def walk_forward(
     ensemble: int = 1,
     drift_penalty: float = 0.0,
     prior_penalty: float = 0.0,
-    n_trials: int | None = None,
+    n_trials: int | None = 1,
     progress: bool | None = None,
     **split_options: Any,
 ) -> WalkForwardResult:
@@ -76,8 +79,13 @@ def walk_forward(
         Weight of the squared distance from the rule as given (the untuned rule): a prior that
         keeps fits near sensible values unless the data insist.
     n_trials
-        Number of configurations tried, for the deflated Sharpe ratio; default
-        ``n_starts x folds``.
+        Number of walk-forward configurations you compared before settling on this one (rules,
+        splitters, settings: every full walk-forward run whose out-of-sample result you looked
+        at), for the deflated Sharpe ratio of the out-of-sample series. Default 1 (None means
+        the same): nothing was selected out of sample, and the DSR equals the PSR. The starts
+        and folds inside one run are not trials of the out-of-sample result: the starts are
+        selected in sample (see the ``selection_dsr`` fold column) and the folds are consecutive
+        pieces of one track record.
     progress
         tqdm bar over folds (default: only on a terminal).
     **split_options
@@ -89,6 +97,7 @@ def walk_forward(
     WalkForwardResult
     """
     tuner = _as_tuner(estimator)
+    n_trials = _check_n_trials(n_trials)
     if not isinstance(ensemble, int) or not ensemble >= 1:
         raise ConfigError(f"ensemble={ensemble!r} must be a positive number of starts")
     if ensemble > max(tuner.n_starts, tuner.rule.batch_size):
@@ -115,7 +124,12 @@ def walk_forward(
         seed = None if tuner.seed is None else tuner.seed + k
         fold_tuner = tuner.clone(rule=current, seed=seed, progress=False, anchors=anchors)
         fold = run_fold(fold_tuner, tuner.rule, prices, train_idx, test_idx, ensemble=ensemble)
-        fold.row = {"fold": k, **{c: fold_dates.iloc[k][c] for c in _DATE_COLUMNS}, **fold.row}
+        fold.row = {
+            "fold": k,
+            **{c: fold_dates.iloc[k][c] for c in _DATE_COLUMNS},
+            **fold.row,
+            "selection_dsr": _selection_dsr(fold_tuner, tuner.rule, fold, prices, train_idx),
+        }
         folds.append(fold)
         previous = fold.rule
         if warm_start:
@@ -128,6 +142,51 @@ def walk_forward(
         "prior_penalty": prior_penalty,
     }
     return _assemble(tuner, prices, splitter, folds, n_trials=n_trials, options=options)
+
+
+def _check_n_trials(n_trials: Any) -> int:
+    """``n_trials`` as a positive int (None: 1), or a :class:`ConfigError` naming the fix."""
+    if n_trials is None:
+        return 1
+    if isinstance(n_trials, bool) or not isinstance(n_trials, numbers.Integral) or n_trials < 1:
+        raise ConfigError(
+            f"n_trials={n_trials!r} must be a positive whole number: the count of walk-forward "
+            "configurations you compared before this one (1 if this is the only one, the default)"
+        )
+    return int(n_trials)
+
+
+def _selection_dsr(fold_tuner: Tuner, untuned: Rule, fold: Fold, prices: pd.DataFrame, train_idx: np.ndarray) -> float:
+    """DSR of the fold's in-sample selection: the selected start's train Sharpe ratio deflated
+    for picking it among the fold's starts.
+
+    Bailey and Lopez de Prado (2014), "The Deflated Sharpe Ratio", Journal of Portfolio
+    Management 40(5), section "The Deflated Sharpe Ratio": the PSR against the expected maximum
+    Sharpe ratio ``SR0`` of ``N`` unskilled trials, with ``N`` the number of starts and ``V``
+    the sample variance of the starts' per-period train Sharpe ratios (:attr:`Fold.trial_sharpes`).
+    The selected start's train returns are recomputed here, on the same training days as the
+    trials (warm-up, inner validation and purge excluded), for their skewness and kurtosis.
+    NaN with fewer than 2 finite trials, no spread between them, or a flat selected start.
+    """
+    trials = [s for s in fold.trial_sharpes if math.isfinite(s)]
+    if len(trials) < 2 or np.var(trials) == 0:
+        return math.nan
+    lo = max(0, int(train_idx[0]) - fold_tuner.rule.warmup_days())
+    hi = int(train_idx[-1]) + 1
+    mask = np.zeros(hi - lo, dtype=bool)
+    mask[train_idx - lo] = True
+    window = prices.iloc[lo:hi]
+    window = window.loc[:, window.notna().any()]
+    if fold_tuner.rule.max_window() + 2 > len(window):  # as run_fold: a too-long warm start
+        fold_tuner = fold_tuner.clone(rule=untuned)
+    _, mask = _inner_validation(fold_tuner, window, mask)
+    with torch.no_grad():
+        data = MarketData.from_prices(window)  # as the trials' own returns (Fold.trial_sharpes)
+        r = fold_tuner.loss.rule_returns(fold.rule, data)[0].cpu().numpy()
+    r = r[mask[1:] & mask[:-1]]
+    if len(r) < 3 or np.std(r) == 0:
+        return math.nan
+    return float(stats.dsr_from_returns(r, trial_sharpes=trials))
 
 
 def _report(folds: list[Fold]) -> None:
@@ -202,7 +261,7 @@ def _assemble(
     splitter: WalkForward,
     folds: list[Fold],
     *,
-    n_trials: int | None,
+    n_trials: int,
     options: dict[str, Any],
 ) -> WalkForwardResult:
     oos_returns = pd.concat([f.oos for f in folds]).rename("oos")
@@ -213,7 +272,7 @@ def _assemble(
         columns=[f"start_{j}" for j in range(folds[0].candidates.shape[1])],
     )
     trial_sharpes = [f.trial_sharpes for f in folds]
-    n_tried = n_trials if n_trials is not None else sum(len(t) for t in trial_sharpes)
+    psr = _probabilistic(oos_returns)
     return WalkForwardResult(
         folds=pd.DataFrame([f.row for f in folds]).set_index("fold"),
         oos_returns=oos_returns,
@@ -221,9 +280,10 @@ def _assemble(
         candidates=candidates,
         param_names=list(tuner.rule.params),
         regimes=regime_table({"oos": oos_returns, **baselines}, label_regimes(prices)),
-        dsr=_deflated(oos_returns, trial_sharpes, n_tried),
+        psr=psr,
+        dsr=psr if n_trials == 1 else _deflated(oos_returns, trial_sharpes, n_trials),
         pbo=_pbo(candidates),
-        n_trials=n_tried,
+        n_trials=n_trials,
         config={
             **tuner.get_params(),
             "splitter": repr(splitter),
@@ -249,8 +309,28 @@ def trial_variance(trial_sharpes: list[list[float]]) -> float:
     return float(np.var(flat, ddof=1)) if len(flat) >= 2 else math.nan
 
 
+def _probabilistic(oos: pd.Series) -> float:
+    """PSR of the stitched out-of-sample returns against a true Sharpe ratio of 0.
+
+    Bailey and Lopez de Prado (2012), "The Sharpe Ratio Efficient Frontier", Journal of Risk
+    15(2), section "Probabilistic Sharpe Ratio": ``Phi((SR - 0) sqrt(T - 1) / sqrt(1 - g3 SR +
+    (g4 - 1) / 4 SR^2))`` with the sample's per-period Sharpe ratio, skewness and Pearson
+    kurtosis. NaN for a flat series.
+    """
+    if len(oos) < 3 or oos.std() == 0:
+        return math.nan
+    return float(stats.psr_from_returns(oos.to_numpy()))
+
+
 def _deflated(oos: pd.Series, trial_sharpes: list[list[float]], n_trials: int) -> float:
-    """DSR of the out-of-sample Sharpe given ``n_trials`` and the trials' Sharpe variance."""
+    """DSR of the out-of-sample Sharpe after comparing ``n_trials`` walk-forward configurations.
+
+    Bailey and Lopez de Prado (2014), "The Deflated Sharpe Ratio", Journal of Portfolio
+    Management 40(5), section "The Deflated Sharpe Ratio": the PSR against ``SR0 = sqrt(V)
+    ((1 - gamma) Phi^-1(1 - 1/N) + gamma Phi^-1(1 - 1/(N e)))``. One run does not see the other
+    configurations' out-of-sample Sharpe ratios, so their variance ``V`` is stood in for by the
+    spread of this run's starts (:func:`trial_variance`); NaN when it is unknown.
+    """
     variance = trial_variance(trial_sharpes)
     if not math.isfinite(variance) or variance <= 0 or n_trials < 2 or oos.std() == 0:
         return math.nan

@@ -33,7 +33,11 @@ class WalkForwardResult(Result):
     ----------
     folds
         One row per fold: dates, fitted parameters (natural units), status, train soft/hard
-        Sharpe, test hard Sharpe and return, annual turnover.
+        Sharpe, test hard Sharpe and return, annual turnover, and ``selection_dsr``: the
+        deflated Sharpe ratio of the fold's in-sample selection (the selected start's train
+        Sharpe ratio deflated for picking it among the fold's starts, with the variance of the
+        starts' train Sharpe ratios; Bailey and Lopez de Prado 2014, section "The Deflated
+        Sharpe Ratio"); NaN with one start.
     oos_returns
         Stitched out-of-sample net returns of the hard rule.
     baselines
@@ -43,10 +47,22 @@ class WalkForwardResult(Result):
         behind the probability of backtest overfitting.
     regimes
         Out-of-sample performance by causally labelled regime (volatility terciles, trend).
+    psr
+        The headline luck statistic: probabilistic Sharpe ratio of the stitched out-of-sample
+        returns against a true Sharpe ratio of 0, i.e. the probability that the out-of-sample
+        Sharpe ratio is not luck, given the track record's length, skewness and kurtosis
+        (Bailey and Lopez de Prado 2012, "The Sharpe Ratio Efficient Frontier", Journal of Risk
+        15(2), section "Probabilistic Sharpe Ratio"). NaN for a flat series.
     dsr
-        Deflated Sharpe ratio of the out-of-sample Sharpe given ``n_trials`` configurations
-        (starts x folds by default) and the variance of their train Sharpe ratios (pooled
-        within folds; see :func:`~stratopt.model_selection._walk_forward.trial_variance`).
+        Deflated Sharpe ratio of the out-of-sample Sharpe after comparing ``n_trials``
+        walk-forward configurations (Bailey and Lopez de Prado 2014, "The Deflated Sharpe
+        Ratio", Journal of Portfolio Management 40(5), section "The Deflated Sharpe Ratio").
+        With ``n_trials=1`` (the default) it equals ``psr``. Otherwise the variance of the
+        compared configurations' Sharpe ratios is stood in for by the spread of this run's
+        starts' train Sharpe ratios, pooled within folds (see
+        :func:`~stratopt.model_selection._walk_forward.trial_variance`).
+    n_trials
+        Number of walk-forward configurations compared, as given to :func:`walk_forward`.
     pbo
         CSCV probability of backtest overfitting over the candidates (None with one start).
     """
@@ -57,6 +73,7 @@ class WalkForwardResult(Result):
     candidates: pd.DataFrame
     param_names: list[str]
     regimes: pd.DataFrame
+    psr: float
     dsr: float
     pbo: PBOResult | None
     n_trials: int
@@ -100,7 +117,8 @@ class WalkForwardResult(Result):
         return [p for p in st.index if st.loc[p, "relative_move"] > UNSTABLE_MOVE]
 
     def summary(self) -> str:
-        """Fold table, out-of-sample metrics against baselines, DSR, PBO and warnings."""
+        """Fold table (with each fold's selection DSR), out-of-sample metrics against baselines,
+        PSR, DSR (saying when it equals the PSR), PBO and warnings."""
         fmt = {"float_format": lambda v: f"{v:.3f}"}
         cols = [
             "test_start",
@@ -110,8 +128,9 @@ class WalkForwardResult(Result):
             "train_hard_sharpe",
             "test_sharpe",
             "test_return",
+            "selection_dsr",
         ]
-        folds = self.folds[cols].copy()
+        folds = self.folds[[c for c in cols if c in self.folds.columns]].copy()
         for c in ("test_start", "test_end"):
             folds[c] = pd.to_datetime(folds[c]).dt.date
         table = self.baseline_metrics().loc[["sharpe", "annual_return", "annual_volatility", "max_drawdown"]]
@@ -123,9 +142,10 @@ class WalkForwardResult(Result):
             "",
             table.to_string(**fmt),
             "",
-            f"deflated Sharpe ratio: {self.dsr:.3f} ({self.n_trials} configurations tried)"
-            if math.isfinite(self.dsr)
-            else "deflated Sharpe ratio: n/a (fewer than 2 trials)",
+            f"probabilistic Sharpe ratio (out-of-sample Sharpe > 0): {self.psr:.3f}"
+            if math.isfinite(self.psr)
+            else "probabilistic Sharpe ratio: n/a (flat out-of-sample returns)",
+            self._dsr_line(),
             f"probability of backtest overfitting: {self.pbo.pbo:.3f} (CSCV over {self.candidates.shape[1]} starts)"
             if self.pbo is not None
             else "probability of backtest overfitting: n/a (needs n_starts >= 2)",
@@ -141,8 +161,24 @@ class WalkForwardResult(Result):
             lines += ["", "out-of-sample Sharpe by regime (labels from past data only):", reg.to_string(**fmt)]
         return "\n".join(lines)
 
+    def _dsr_line(self) -> str:
+        if self.n_trials == 1:
+            return (
+                f"deflated Sharpe ratio: {self.dsr:.3f}, equal to the PSR with n_trials=1 (one walk-forward "
+                "configuration); pass n_trials=<number of configurations you compared> to deflate"
+                if math.isfinite(self.dsr)
+                else "deflated Sharpe ratio: n/a (flat out-of-sample returns)"
+            )
+        if math.isfinite(self.dsr):
+            return f"deflated Sharpe ratio: {self.dsr:.3f} ({self.n_trials} walk-forward configurations compared)"
+        return (
+            f"deflated Sharpe ratio: n/a ({self.n_trials} configurations compared, but the spread of their "
+            "Sharpe ratios is unknown: it is estimated from n_starts >= 2, or from 2 or more folds)"
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: folds, oos metrics, baselines, regime table, DSR, PBO, config."""
+        """JSON-ready: folds (with ``selection_dsr``), oos metrics, baselines, regime table, PSR,
+        DSR and ``n_trials``, PBO, config."""
         folds = self.folds.copy()
         for c in ("train_start", "train_end", "test_start", "test_end"):
             folds[c] = pd.to_datetime(folds[c]).dt.strftime("%Y-%m-%d")
@@ -155,6 +191,7 @@ class WalkForwardResult(Result):
                 "regimes": regimes,
                 "stability": self.stability.reset_index(names="param").to_dict(orient="records"),
                 "unstable_params": self.unstable_params(),
+                "psr": self.psr,
                 "dsr": self.dsr,
                 "n_trials": self.n_trials,
                 "pbo": self.pbo.pbo if self.pbo is not None else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,7 @@ def test_result_contents(prices: pd.DataFrame) -> None:
     for base in res.baselines.values():
         assert base.index.equals(res.oos_returns.index)
     assert res.candidates.shape == (len(res.oos_returns), 3)
-    assert res.n_trials == 3 * len(folds)
+    assert res.n_trials == 1  # the walk-forward configurations compared, not starts x folds
     assert 0.0 <= res.dsr <= 1.0 and res.pbo is not None and 0.0 <= res.pbo.pbo <= 1.0
     assert {
         "fast",
@@ -297,3 +298,42 @@ def test_bad_walk_forward_options_are_refused(prices: pd.DataFrame) -> None:
             WalkForward(500, 250),
             progress=False,
         )
+
+
+def test_headline_is_the_psr_and_the_dsr_deflates_by_configurations_compared(prices: pd.DataFrame) -> None:
+    from stratopt import stats
+
+    splitter = WalkForward(500, 250)
+    tuner = _tuner(MACrossover(fast=10, slow=60), n_starts=3, seed=0)
+    res = walk_forward(tuner, prices, splitter, progress=False)
+    expected = stats.psr_from_returns(res.oos_returns.to_numpy())
+    assert res.psr == pytest.approx(expected) and 0.0 < res.psr < 1.0
+    assert res.n_trials == 1 and res.dsr == res.psr  # one configuration: nothing to deflate
+    text = res.summary()
+    assert "probabilistic Sharpe ratio" in text and "equal to the PSR with n_trials=1" in text
+    saved = res.to_dict()
+    assert saved["psr"] == pytest.approx(res.psr) and saved["n_trials"] == 1
+    # in-sample selection among 3 starts, per fold
+    sel = res.folds["selection_dsr"]
+    assert sel.notna().all() and ((sel >= 0) & (sel <= 1)).all()
+    assert "selection_dsr" in text and all("selection_dsr" in row for row in saved["folds"])
+    # comparing 20 configurations deflates the same out-of-sample result
+    more = walk_forward(tuner, prices, splitter, n_trials=np.int64(20), progress=False)
+    assert more.n_trials == 20 and more.psr == pytest.approx(res.psr)
+    assert more.dsr < res.psr
+    assert "20 walk-forward configurations compared" in more.summary()
+
+
+def test_selection_dsr_is_nan_with_one_start(prices: pd.DataFrame) -> None:
+    res = walk_forward(
+        _tuner(MACrossover(fast=10, slow=60), n_starts=1, screen=0), prices, WalkForward(500, 250), progress=False
+    )
+    assert res.folds["selection_dsr"].isna().all()
+    assert res.dsr == res.psr
+    json.dumps(res.to_dict(), allow_nan=False)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "5"])
+def test_bad_n_trials_is_refused(prices: pd.DataFrame, bad: object) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"n_trials={bad!r} must be a positive whole number")):
+        walk_forward(_tuner(MACrossover()), prices, n_trials=bad, progress=False)
