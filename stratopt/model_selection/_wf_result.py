@@ -29,6 +29,16 @@ UNSTABLE_MOVE = 0.25
 class WalkForwardResult(Result):
     """What :func:`stratopt.walk_forward` returns.
 
+    Costs are a stated approximation: like every stratopt return, the out-of-sample returns
+    are charged for changes of the target holdings only, not for the trades that keep drifting
+    weights at their targets between two days (``h[t] (1 + r[t+1]) / (1 + R[t+1])`` drifts away
+    from ``h[t]``; rebalancing it back is not charged). Measured on the bundled ``sp500`` data
+    (20 assets, 1990-01-02 to 2022-12-28, 8313 days) with ``MACrossover()`` hard long/short
+    positions, equal-risk allocation and 5 bps: the uncharged drift rebalancing would cost
+    about 16 bps a year (3.2 turnover a year) against 51 bps a year charged (10.3 turnover a
+    year), i.e. costs are understated by about a third of their charged size, roughly 0.16 %
+    of annual return; long-only, 8 bps uncharged against 29 bps charged.
+
     Attributes
     ----------
     folds

@@ -216,6 +216,34 @@ class Tuner:
         warm-up only (walk-forward uses this).
         """
         self.rule._check_finite_params()  # before the windows are sized from the parameters
+        # Refuse, before the work, a fit that cannot fit in memory. The forward and backward
+        # pass hold about 14 tensors of starts x days x assets (marginal peak RSS per start,
+        # measured with 64 and 256 starts of MACrossover on the bundled 20-asset sp500 data).
+        import os
+
+        if isinstance(prices, MarketData):
+            n_days, n_assets = prices.n_days, prices.n_assets
+        else:
+            n_days, n_assets = len(prices), prices.shape[1] if np.ndim(prices) > 1 else 1
+        per_start = max(1, n_days * n_assets * torch.finfo(self.dtype).bits // 8 * 14)
+        n_run = max(self.n_starts, self.rule.batch_size)
+        where = "memory available"
+        if self.device is not None and torch.device(self.device).type == "cuda":
+            limit, where = torch.cuda.mem_get_info(torch.device(self.device))[0], "free GPU memory"
+        else:
+            try:
+                limit = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            except (AttributeError, ValueError, OSError):
+                limit, where = 8 * 2**30, "memory assumed available"
+        if n_run * per_start > limit:
+            fits = limit // per_start
+            raise ConfigError(
+                f"n_starts={n_run} on {n_days} days x {n_assets} assets needs about "
+                f"{n_run * per_start / 2**30:.1f} GiB for the forward and backward pass, more than the "
+                f"{limit / 2**30:.1f} GiB of {where}; "
+                + (f"use n_starts <= {fits}, " if fits >= 1 else "even one start does not fit; use ")
+                + "fewer days or assets, or dtype=torch.float32"
+            )
         data = as_market_data(prices, dtype=self.dtype, device=self.device)
         split, keep = self._split(data, train_days)
         model, screen = self._starting_rule(data, split, keep)
