@@ -88,3 +88,10 @@ def test_uncharged_drift_rebalancing_is_stated_with_its_measured_size() -> None:
     assert drift_bps == pytest.approx(16, abs=0.5) and charged_bps == pytest.approx(51, abs=0.5)
     doc = WalkForwardResult.__doc__ or ""
     assert "about 16 bps a year" in doc and "51 bps a year charged" in doc
+
+
+def test_metrics_sharpe_ratio_refuses_two_dimensional_returns() -> None:
+    from stratopt import metrics
+
+    with pytest.raises(ConfigError, match=r"shape \(10, 2\)"):
+        metrics.sharpe_ratio(np.zeros((10, 2)))
