@@ -94,7 +94,7 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
         "--n-trials",
         type=int,
         metavar="N",
-        help="configurations tried, for the deflated Sharpe ratio (default: starts x folds)",
+        help="walk-forward configurations you compared on these data, for the deflated Sharpe ratio (default: 1, where it equals the PSR)",
     )
 
 
