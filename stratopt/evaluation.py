@@ -8,8 +8,6 @@ memory stays bounded.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 import torch
@@ -18,7 +16,7 @@ from torch import Tensor
 from stratopt._market import MarketData, as_market_data
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec
-from stratopt.metrics import PERIODS_PER_YEAR
+from stratopt.metrics import PERIODS_PER_YEAR, sample_sharpe
 from stratopt.rules._base import Rule
 
 __all__ = ["evaluate", "hard_scores"]
@@ -114,15 +112,13 @@ def _metrics(rule: Rule, data: MarketData, spec: LossSpec, keep: Tensor) -> pd.D
         objective = spec.score(r.to(pos.dtype)).double()
     n = r.shape[1]
     years = n / PERIODS_PER_YEAR
-    mean, sd = r.mean(1), r.std(1, unbiased=True)
-    sharpe = torch.where(sd > 0, mean / sd, torch.where(mean == 0, 0.0, torch.sign(mean) * math.inf))
     growth = torch.log1p(r.clamp_min(-1.0 + 1e-15)).sum(1)
     equity = torch.cumsum(torch.log1p(r.clamp_min(-1.0 + 1e-15)), 1)
     peak = torch.cummax(torch.cat([torch.zeros_like(equity[:, :1]), equity], 1), 1).values[:, 1:]
     return pd.DataFrame(
         {
             "objective": objective.cpu().numpy(),
-            "sharpe": (sharpe * math.sqrt(PERIODS_PER_YEAR)).cpu().numpy(),
+            "sharpe": sample_sharpe(r).cpu().numpy(),
             "annual_return": torch.expm1(growth / years).cpu().numpy(),
             "max_drawdown": torch.expm1((equity - peak).min(1).values).cpu().numpy(),
             "turnover": (trades.abs().sum(-1).mean(1) * PERIODS_PER_YEAR).cpu().numpy(),

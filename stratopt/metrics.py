@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from stratopt.errors import ConfigError
 from stratopt.stats._sharpe import _per_period_sharpe
@@ -31,6 +33,7 @@ __all__ = [
     "calmar",
     "max_drawdown",
     "performance",
+    "sample_sharpe",
     "sharpe_ratio",
     "sortino_ratio",
 ]
@@ -111,3 +114,28 @@ def performance(returns: np.ndarray, *, periods: int = PERIODS_PER_YEAR) -> dict
         "calmar": calmar(r, periods),
         "n_days": float(r.size),
     }
+
+
+def sample_sharpe(returns: Tensor, periods_per_year: float = PERIODS_PER_YEAR) -> Tensor:
+    """``mean / std * sqrt(periods_per_year)`` of each row of a tensor (..., days) -> (...):
+    :func:`sharpe_ratio` for a batch of series (the landscape's grid, the batched evaluator).
+
+    The std is the sample one (ddof=1). Zero spread gives 0 if the mean is 0, else +/-inf; a
+    row of fewer than 2 returns, or holding a NaN or inf, gives NaN. Meant for reporting (under ``torch.no_grad``): the
+    branches it does not take may hold inf or NaN, so it is not a training objective.
+
+    Examples
+    --------
+    >>> r = torch.tensor([[0.01, -0.01, 0.02], [0.0, 0.0, 0.0], [0.01, 0.01, 0.01], [0.01, math.nan, 0.0]])
+    >>> sample_sharpe(r, periods_per_year=1)
+    tensor([0.4364, 0.0000,    inf,    nan])
+    """
+    n = returns.shape[-1]
+    if n < 2:
+        return torch.full(returns.shape[:-1], math.nan, dtype=returns.dtype, device=returns.device)
+    centred = returns - returns.mean(-1, keepdim=True)
+    mean = returns.mean(-1)
+    sd = torch.sqrt((centred**2).sum(-1) / (n - 1))  # a few times faster than Tensor.std here
+    flat = torch.where(mean == 0, torch.zeros_like(mean), torch.copysign(torch.full_like(mean, math.inf), mean))
+    out = torch.where(sd > 0, mean / sd * math.sqrt(periods_per_year), flat)
+    return torch.where(torch.isfinite(returns).all(-1), out, torch.full_like(out, math.nan))

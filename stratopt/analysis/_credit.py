@@ -35,9 +35,9 @@ from stratopt.analysis._common import (
     resolve_loss,
 )
 from stratopt.analysis._jvp import SpecPositions, attribute
-from stratopt.analysis._sharpe import sample_sharpe
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec
+from stratopt.metrics import sample_sharpe
 from stratopt.rules._base import Rule
 from stratopt.rules._mlp import MLPPolicy
 

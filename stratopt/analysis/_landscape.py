@@ -25,9 +25,9 @@ from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
 from stratopt.analysis._common import check_rule, no_axes, replicate, resolve_loss
 from stratopt.analysis._critical_points import find_critical_points
-from stratopt.analysis._sharpe import sample_sharpe
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec
+from stratopt.metrics import sample_sharpe
 from stratopt.rules._base import Rule
 from stratopt.rules._params import Param
 

@@ -9,7 +9,7 @@ import pytest
 from stratopt import LossSpec, evaluate, fit
 from stratopt._market import MarketData
 from stratopt.rules import MACrossover, MLPPolicy
-from stratopt.training._screen import MIN_DISTANCE, _design, screen_starts
+from stratopt.training._screen import _design, screen_starts
 
 
 def test_design_covers_the_box_bounds_included() -> None:
@@ -50,4 +50,3 @@ def test_rules_with_unstructured_weights_are_not_screened(three_stocks: pd.DataF
         )
         is None
     )
-    assert MIN_DISTANCE > 0
