@@ -1,0 +1,1 @@
+"""Experiments as files: TOML configs, run folders and their reports."""

@@ -1,0 +1,1 @@
+"""One execution layer for every fan-out: serial in-process by default, Dask when asked."""
