@@ -54,6 +54,11 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, default_tickers: st
         help="tickers to keep, comma-separated (required for yfinance), e.g. AAPL,MSFT "
         f"(default: {default_tickers + ' with the bundled data, else all' if default_tickers else 'all'})",
     )
+    group.add_argument(
+        "--exclude",
+        metavar="LIST",
+        help="tickers to drop, comma-separated, e.g. those not yet listed at --start (default: none)",
+    )
     group.add_argument("--start", metavar="DATE", help="first date, e.g. 2010-01-01 (default: the first)")
     group.add_argument("--end", metavar="DATE", help="last date, inclusive (default: the last)")
     group.add_argument(
@@ -62,6 +67,12 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, default_tickers: st
         default=DEFAULT_MAX_GAP,
         metavar="DAYS",
         help="longest run of missing prices to forward-fill",
+    )
+    group.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="CSV files: the strftime pattern of the dates, e.g. %%d/%%m/%%Y "
+        "(default: inferred; ambiguous day/month orders are refused)",
     )
     group.add_argument(
         "--on-jump",
@@ -99,10 +110,12 @@ def load_from_args(args: argparse.Namespace) -> pd.DataFrame:
     return load_prices(
         source,
         tickers=tickers,
+        exclude=getattr(args, "exclude", None),
         start=args.start,
         end=args.end,
         max_gap=args.max_gap,
         on_jump=args.on_jump,
+        date_format=getattr(args, "date_format", None),
         cache_dir=args.cache_dir,
         **extra,
     )

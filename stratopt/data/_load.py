@@ -33,6 +33,7 @@ def load_prices(
     source: PriceSource = "sp500",
     *,
     tickers: str | Sequence[str] | None = None,
+    exclude: str | Sequence[str] | None = None,
     start: DateLike = None,
     end: DateLike = None,
     max_gap: int = DEFAULT_MAX_GAP,
@@ -58,6 +59,9 @@ def load_prices(
     tickers
         Tickers to keep (a list, or one string like ``"AAPL,MSFT"``); all when ``None``.
         Required for ``"yfinance"``. Matched exactly, else case-insensitively.
+    exclude
+        Tickers to drop (same forms as ``tickers``), e.g. those not yet listed at ``start``;
+        each must be in the source.
     start, end
         Inclusive date range; the whole history when ``None``. Compared with the loaded dates,
         which are tz-naive: a tz-aware index keeps each bar's date in its own timezone (see
@@ -120,6 +124,7 @@ def load_prices(
     date_format = check_date_format(date_format)
     on_jump = check_on_jump(on_jump)
     wanted = None if tickers is None else parse_tickers(tickers)
+    dropped = None if exclude is None else parse_tickers(exclude)
     if isinstance(source, pd.DataFrame):
         # A yf.download(...) result can be passed as it is: take its adjusted close.
         raw = close_from_frame(source) if isinstance(source.columns, pd.MultiIndex) else source
@@ -153,6 +158,12 @@ def load_prices(
         if not isinstance(raw.columns, pd.MultiIndex):
             raw = raw.set_axis(check_ticker_names(raw.columns, source=label), axis=1)
         raw = raw[_select([str(c) for c in raw.columns], wanted, label)]
+    if dropped is not None:
+        names = [str(c) for c in raw.columns]
+        gone = set(_select(names, dropped, label))
+        if gone == set(names):
+            raise DataError(f"exclude={dropped} drops every ticker of {label}: keep at least one")
+        raw = raw[[c for c, name in zip(raw.columns, names) if name not in gone]]
     prices = validate_prices(raw, max_gap=max_gap, source=label, date_format=date_format, on_jump=on_jump)
     return _window(prices, first, last, label)
 
@@ -260,6 +271,7 @@ def _window(prices: pd.DataFrame, first: pd.Timestamp | None, last: pd.Timestamp
         listed = ", ".join(f"{t} from {prices[t].first_valid_index():%Y-%m-%d}" for t in blank)
         raise DataError(
             f"tickers {list(blank)} have no prices from {window.index[0]:%Y-%m-%d} to "
-            f"{window.index[-1]:%Y-%m-%d} (they trade {listed}): choose a later start or drop them"
+            f"{window.index[-1]:%Y-%m-%d} (they trade {listed}): choose a later start or drop them with "
+            f"exclude={[str(t) for t in blank]} (--exclude {','.join(str(t) for t in blank)})"
         )
     return window

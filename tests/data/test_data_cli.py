@@ -86,3 +86,49 @@ def test_python_dash_m_entry_point() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "1 tickers, 8313 rows, 1990-01-02 to 2022-12-28" in done.stdout
+
+
+def _late_listing(tmp_path: Path) -> Path:
+    """AAA trades from 2020-01-02, NEW only from 2020-07-01 (listed later)."""
+    import numpy as np
+    import pandas as pd
+
+    days = pd.bdate_range("2020-01-02", "2020-12-31")
+    frame = pd.DataFrame({"AAA": 100 * np.exp(np.linspace(0, 0.1, len(days))), "NEW": np.nan}, index=days)
+    frame.loc["2020-07-01":, "NEW"] = 50.0 + np.arange((days >= "2020-07-01").sum()) * 0.01
+    path = tmp_path / "late.csv"
+    frame.rename_axis("date").to_csv(path)
+    return path
+
+
+def test_exclude_drops_a_ticker_not_yet_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _late_listing(tmp_path)
+    # Without it the start before NEW's listing is refused, and the message names the way out.
+    assert main(["data", str(path), "--end", "2020-03-31"]) == 2
+    err = capsys.readouterr().err
+    assert "NEW" in err and "--exclude NEW" in err
+    assert main(["data", str(path), "--end", "2020-03-31", "--exclude", "new"]) == 0
+    out = capsys.readouterr().out
+    assert "1 tickers" in out and "AAA" in out and "NEW" not in out
+
+
+def test_exclude_refuses_unknown_or_every_ticker(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _late_listing(tmp_path)
+    assert main(["data", str(path), "--exclude", "ZZZ"]) == 2
+    assert "ZZZ" in capsys.readouterr().err
+    assert main(["data", str(path), "--exclude", "AAA,NEW"]) == 2
+    assert "drops every ticker" in capsys.readouterr().err
+
+
+def test_date_format_option_reads_day_first_dates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 02/01/2020 .. 10/01/2020: every label fits both orders; inferred from the weekdays with a
+    # warning that asks for the format, silent once --date-format says it.
+    path = tmp_path / "dm.csv"
+    path.write_text("date,AAA\n" + "".join(f"{d:02d}/01/2020,{100 + d}\n" for d in (2, 3, 6, 7, 8, 9, 10)))
+    assert main(["data", str(path)]) == 0
+    assert "date_format" in capsys.readouterr().err
+    assert main(["data", str(path), "--date-format", "%d/%m/%Y"]) == 0
+    captured = capsys.readouterr()
+    assert "2020-01-02 to 2020-01-10" in captured.out and captured.err == ""
+    assert main(["data", str(path), "--date-format", "%m/%d/%Y"]) == 0  # the given order is the one used
+    assert "2020-02-01 to 2020-10-01" in capsys.readouterr().out
