@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -237,6 +238,18 @@ class BacktestResult(Result):
         return fig
 
 
+def _refuse_unknown(unknown: dict[str, Any]) -> None:
+    """A loss setting passed by name points to ``loss=LossSpec(...)``; anything else is listed."""
+    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
+    for name, value in unknown.items():
+        if name in loss_names:
+            raise ConfigError(
+                f"{name}={value!r} is a loss setting: pass loss=stratopt.LossSpec({name}={value!r}) "
+                "(the spec the rule was trained with)"
+            )
+        raise ConfigError(f"backtest got an unknown option {name!r}; its options are loss, start and end")
+
+
 def backtest(
     rule: Rule,
     prices: pd.DataFrame | MarketData,
@@ -244,6 +257,7 @@ def backtest(
     loss: LossSpec | None = None,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    **unknown: Any,
 ) -> BacktestResult:
     """Run the hard rule (temperature 0) with exact costs and report its performance.
 
@@ -269,6 +283,7 @@ def backtest(
     """
     if not isinstance(rule, Rule):
         raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
+    _refuse_unknown(unknown)
     rule.require_single("backtest")
     spec = loss if loss is not None else LossSpec()
     data = as_market_data(prices)
