@@ -55,17 +55,34 @@ class OldCrossover(Rule):
         return soft_sign((both[:n] - both[n:]) / daily_vol(data, 60.0), temperature)
 
 
+class WideCrossover(MACrossover):
+    """The crossover with ``fast`` up to 200 days and ``ratio`` up to 4: the same longest slow
+    span (800 days, so the same warm-up) as the default [2, 100] x [1.25, 8], for the folds
+    where the default pins ``fast`` at 100."""
+
+    def __init__(self) -> None:
+        Rule.__init__(self)
+        self.add_param(Param("fast", "days", 2.0, 200.0, 20.0, integer=True, scale="log"), 20.0)
+        self.add_param(Param("ratio", "x fast", 1.25, 4.0, 4.0, scale="log"), 4.0)
+
+    def fixed_window(self) -> float:
+        return 800.0
+
+
 BASE: dict[str, Any] = {"epochs": 100, "lr": 0.05, "n_starts": 4, "validation": None}
+LONG_FLAT = LossSpec(position_mode="long_only")
 
 #: name -> (rule factory, Tuner settings, walk_forward options)
 CONFIGS: dict[str, tuple[Callable[[], Rule], dict[str, Any], dict[str, Any]]] = {
     "old formulation": (OldCrossover, {}, {}),
     "new formulation": (MACrossover, {}, {}),
-    "new + screen 128": (MACrossover, {"screen": 128}, {}),
-    "long/flat": (MACrossover, {"loss": LossSpec(position_mode="long_only")}, {}),
-    "inner validation 0.2": (MACrossover, {"validation": 0.2}, {}),
-    "ensemble of 4 (8 starts)": (MACrossover, {"n_starts": 8}, {"ensemble": 4}),
-    "drift penalty 0.5": (MACrossover, {}, {"drift_penalty": 0.5}),
+    "long/flat": (MACrossover, {"loss": LONG_FLAT}, {}),
+    # the options below are each compared against the chosen long/flat default
+    "long/flat + inner validation 0.2": (MACrossover, {"loss": LONG_FLAT, "validation": 0.2}, {}),
+    "long/flat + ensemble of 4 (8 starts)": (MACrossover, {"loss": LONG_FLAT, "n_starts": 8}, {"ensemble": 4}),
+    "long/flat + drift penalty 0.5": (MACrossover, {"loss": LONG_FLAT}, {"drift_penalty": 0.5}),
+    "long/flat + 1 start": (MACrossover, {"loss": LONG_FLAT, "n_starts": 1}, {}),
+    "long/flat, fast up to 200": (WideCrossover, {"loss": LONG_FLAT}, {}),
 }
 
 
@@ -103,7 +120,7 @@ def run_config(name: str, seed: int, prices: pd.DataFrame) -> dict[str, Any]:
     return row
 
 
-def grid_walk_forward(prices: pd.DataFrame) -> dict[str, Any]:
+def grid_walk_forward(prices: pd.DataFrame, loss: LossSpec) -> dict[str, Any]:
     """Per fold, the best hard in-sample (fast, slow) pair of a dense grid, traded on the test."""
     fast = np.unique(np.round(np.geomspace(2, 100, 30)))
     grid = pd.DataFrame(
@@ -119,19 +136,20 @@ def grid_walk_forward(prices: pd.DataFrame) -> dict[str, Any]:
         lo = max(0, int(train_idx[0]) - warm)
         window = prices.iloc[lo : int(train_idx[-1]) + 1]
         window = window.loc[:, window.notna().any()]
-        table = stratopt.evaluate(rule, window, start=prices.index[int(train_idx[0]) + 1])
+        table = stratopt.evaluate(rule, window, loss=loss, start=prices.index[int(train_idx[0]) + 1])
         best = table.loc[table["objective"].idxmax()]
         chosen.append(best[["fast", "slow"]])
         upto = prices.iloc[: int(test_idx[-1]) + 1]
         bt = stratopt.backtest(
             MACrossover(best["fast"], best["slow"]),
             upto.loc[:, upto.notna().any()],
+            loss=loss,
             start=prices.index[int(test_idx[0])],
         )
         parts.append(bt.returns)
     oos = pd.concat(parts)
     row: dict[str, Any] = {
-        "config": f"grid-tuned ({len(grid)} pairs)",
+        "config": f"grid-tuned {loss.position_mode} ({len(grid)} pairs)",
         "seed": 0,
         "seconds": time.perf_counter() - t0,
         "param_change": _param_change(pd.DataFrame(chosen).reset_index(drop=True), ["fast", "slow"]),
@@ -174,10 +192,14 @@ def main() -> None:
         todo = [
             (c, s) for s in args.seeds for c in args.configs if not ((done["config"] == c) & (done["seed"] == s)).any()
         ]
-        if not (done["config"].astype(str).str.startswith("grid-tuned")).any():
-            todo.append(("grid", 0))
+        for mode in ("long_short", "long_only"):
+            if not done["config"].astype(str).str.startswith(f"grid-tuned {mode}").any():
+                todo.insert(0, (f"grid {mode}", 0))
         for name, seed in todo:
-            row = grid_walk_forward(prices) if name == "grid" else run_config(name, seed, prices)
+            if name.startswith("grid "):
+                row = grid_walk_forward(prices, LossSpec(position_mode=name.split()[1]))
+            else:
+                row = run_config(name, seed, prices)
             done = pd.concat([done, pd.DataFrame([row])], ignore_index=True)
             done.to_csv(RESULTS, index=False)
             print(
