@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
-from stratopt import stats
+from stratopt import _progress, stats
 from stratopt._market import MarketData
 from stratopt.errors import ConfigError, IdleRuleWarning
 from stratopt.model_selection._regimes import label_regimes, regime_table
@@ -87,7 +85,8 @@ def walk_forward(
         selected in sample (see the ``selection_dsr`` fold column) and the folds are consecutive
         pieces of one track record.
     progress
-        tqdm bar over folds (default: only on a terminal).
+        Bar over folds in a terminal or Jupyter, else one line per fold on stderr (a log);
+        False shows nothing. Default None: chosen by where stderr goes.
     **split_options
         Instead of ``splitter``: :class:`WalkForward` arguments (``train``, ``test``,
         ``anchored``, ``purge``, ``embargo``, ...), with train 5 years and test 1 year by default.
@@ -112,10 +111,9 @@ def walk_forward(
     splitter = _as_splitter(splitter, split_options)
     splits = list(splitter.split(prices))
     fold_dates = splitter.folds(prices)
-    show = progress if progress is not None else sys.stderr.isatty()
     current, previous = tuner.rule, None
     folds: list[Fold] = []
-    for k, (train_idx, test_idx) in enumerate(tqdm(splits, disable=not show, desc="walk-forward", leave=False)):
+    for k, (train_idx, test_idx) in enumerate(_progress.folds(splits, fold_dates, folds, progress=progress)):
         anchors = tuple(tuner.anchors)
         if drift_penalty and previous is not None:
             anchors += ((previous, float(drift_penalty)),)

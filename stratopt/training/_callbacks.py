@@ -9,15 +9,14 @@ training with its status. Write your own by subclassing :class:`Callback`.
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
+from stratopt import _progress
 from stratopt.errors import ConfigError, DivergenceWarning
 from stratopt.training._loop import TrainState, per_start
 
@@ -251,15 +250,18 @@ class FunctionCallback(Callback):
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over epochs (terminal and Jupyter); off by default when stderr is not a terminal."""
+    """A tqdm bar over epochs, in a terminal and in Jupyter (see :mod:`stratopt._progress`).
+
+    ``show`` None (the default) shows it where stderr is a terminal or in Jupyter, True always,
+    False never. A fit is one step of longer work, so nothing is printed in a log."""
 
     def __init__(self, show: bool | None = None, *, desc: str = "fit") -> None:
-        self.show = sys.stderr.isatty() if show is None else bool(show)
+        self.show = show
         self.desc = desc
         self.bar: Any = None
 
     def on_train_begin(self, state: TrainState) -> None:
-        self.bar = tqdm(total=state.epochs, disable=not self.show, desc=self.desc, leave=False)
+        self.bar = _progress.bar(total=state.epochs, desc=self.desc, progress=self.show)
 
     def on_epoch_end(self, state: TrainState) -> None:
         self.bar.update(1)
