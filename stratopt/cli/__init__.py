@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from stratopt.cli import _compare_lr, _credit, _data, _fit, _gradient_flow, _landscape, _walk_forward
+from stratopt.cli import _compare_lr, _credit, _data, _fit, _gradient_flow, _landscape, _show, _walk_forward
+from stratopt.cli import _run as _run_command
 from stratopt.cli._common import check_outputs
 from stratopt.cli._data import add_source_arguments, load_from_args
 from stratopt.errors import StratoptError, StratoptWarning
@@ -33,6 +34,8 @@ __all__ = ["add_source_arguments", "build_parser", "load_from_args", "main"]
 _COMMANDS: tuple[ModuleType, ...] = (
     _walk_forward,
     _fit,
+    _run_command,
+    _show,
     _data,
     _credit,
     _gradient_flow,
