@@ -52,6 +52,7 @@ _LAZY: dict[str, str] = {
     "StratoptError": "stratopt.errors",
     "StratoptWarning": "stratopt.errors",
     "Tuner": "stratopt.training",
+    "TuneTickersResult": "stratopt.parallel",
     "VolTarget": "stratopt.rules",
     "WalkForward": "stratopt.model_selection",
     "WalkForwardResult": "stratopt.model_selection",
@@ -76,6 +77,7 @@ _LAZY: dict[str, str] = {
     "plotting": "stratopt.plotting",
     "rules": "stratopt.rules",
     "stats": "stratopt.stats",
+    "tune_tickers": "stratopt.parallel",
     "validate_prices": "stratopt.data",
     "walk_forward": "stratopt.model_selection",
 }
@@ -129,6 +131,7 @@ if TYPE_CHECKING:
     from stratopt.evaluation import evaluate
     from stratopt.loss import LossSpec
     from stratopt.model_selection import WalkForward, WalkForwardResult, walk_forward
+    from stratopt.parallel import TuneTickersResult, tune_tickers
     from stratopt.pnl import net_returns
     from stratopt.rules import (
         Blend,
@@ -173,6 +176,7 @@ __all__ = [
     "StaleCacheWarning",
     "StratoptError",
     "StratoptWarning",
+    "TuneTickersResult",
     "Tuner",
     "VolTarget",
     "WalkForward",
@@ -199,6 +203,7 @@ __all__ = [
     "plotting",
     "rules",
     "stats",
+    "tune_tickers",
     "validate_prices",
     "walk_forward",
 ]
