@@ -24,6 +24,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from stratopt import _progress
 from stratopt._json import jsonable
 from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
@@ -207,6 +208,7 @@ def credit_assignment(
     loss: LossSpec | None = None,
     temperature: float = 0.1,
     top: int = 10,
+    progress: bool | None = None,
 ) -> CreditResult:
     """Attribute the gradient of a rule's soft objective to parameters, days and trades.
 
@@ -225,6 +227,8 @@ def credit_assignment(
         Softness of the rule (> 0); the default 0.1 is :func:`stratopt.fit`'s final one.
     top
         How many days and trades to list per parameter.
+    progress
+        A bar over the parameters in a terminal or Jupyter (default), False for none.
 
     Returns
     -------
@@ -273,7 +277,7 @@ def credit_assignment(
     if not dirs:
         raise ConfigError(f"{type(rule).__name__} has no trainable parameters to attribute")
     value, g, grad_of, w = _gradients(target, data, temperature, dirs)
-    table, c = _attribute_all(target, data, temperature, g, grad_of, dirs)
+    table, c = _attribute_all(target, data, temperature, g, grad_of, dirs, progress=progress)
     with torch.no_grad():
         hard_sharpe = float(sample_sharpe(spec.rule_returns(model, data, temperature=0.0))[0])
     names = list(table.index)
@@ -313,10 +317,12 @@ def _attribute_all(
     g: Tensor,
     grad_of: dict[int, Tensor],
     dirs: list[_Direction],
+    *,
+    progress: bool | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The parameter table and the contributions (parameters, days, assets) of every direction."""
     rows, contrib = [], []
-    for d in dirs:
+    for d in _progress.bar(dirs, desc="credit", progress=progress):
         if d.kind == "param":
             ((qual, raw),) = d.tensors
             natural, scale = _natural_scale(target.rule, d.name)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from stratopt import _progress
 from stratopt._json import jsonable
 from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
@@ -286,6 +287,7 @@ def gradient_flow_sweep(
     seed: int = 0,
     loss: LossSpec | None = None,
     temperature: float = 1.0,
+    progress: bool | None = None,
 ) -> GradientFlowSweep:
     """Gradient norms per layer of freshly initialised MLP policies of several depths and activations.
 
@@ -310,6 +312,8 @@ def gradient_flow_sweep(
         Inputs per (day, asset) and the seed of every policy's weights.
     loss, temperature
         As in :func:`gradient_flow`.
+    progress
+        A bar over the policies in a terminal or Jupyter (default), False for none.
 
     Returns
     -------
@@ -325,11 +329,11 @@ def gradient_flow_sweep(
     spec = resolve_loss(loss)
     data = as_market_data(prices, dtype=torch.float64)  # one conversion: the features are memoised on it
     frames = []
-    for act in activations:
-        for depth in depths:
-            policy = MLPPolicy(n_lags, hidden=(width,) * (depth - 1), activation=act, seed=seed)
-            table, _ = _flow_table(policy.to(device=data.device), data, spec, temperature)
-            frames.append(table.assign(depth=depth, activation=act))
+    pairs = [(act, depth) for act in activations for depth in depths]
+    for act, depth in _progress.bar(pairs, desc="gradient flow", progress=progress):
+        policy = MLPPolicy(n_lags, hidden=(width,) * (depth - 1), activation=act, seed=seed)
+        table, _ = _flow_table(policy.to(device=data.device), data, spec, temperature)
+        frames.append(table.assign(depth=depth, activation=act))
     cols = ["depth", "activation", "layer", "grad_norm", "weight_grad_norm", "bias_grad_norm"]
     return GradientFlowSweep(
         table=pd.concat(frames, ignore_index=True)[cols],

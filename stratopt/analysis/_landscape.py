@@ -12,6 +12,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from stratopt import _progress
 from stratopt._json import jsonable
 from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
@@ -79,6 +81,7 @@ def _run(
     idx: np.ndarray,
     chunk: int,
     tau: float,
+    bar: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Loss (``-loss.score``) and, for the hard rule (``tau == 0``), sample Sharpe at the points
     ``idx`` of ``values``, ``chunk`` points per batched pass (soft and smoothed costs if tau > 0)."""
@@ -94,6 +97,8 @@ def _run(
             out_loss[s : s + len(sel)] = (-loss.score(r)).double().cpu().numpy()
             if tau == 0:
                 out_sharpe[s : s + len(sel)] = sample_sharpe(r).double().cpu().numpy()
+        if bar is not None:
+            bar.update(len(sel))
     return out_loss, out_sharpe
 
 
@@ -106,20 +111,25 @@ def _evaluate(
     *,
     temperature: float,
     loss: LossSpec,
+    bar: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Soft loss, hard loss and hard Sharpe at each point of ``values`` (name -> array; other
-    parameters stay at ``rule``'s values), ``chunk`` points per batched pass in ``order``."""
+    parameters stay at ``rule``'s values), ``chunk`` points per batched pass in ``order``;
+    ``bar`` (a progress bar) counts the points evaluated."""
     n = len(order)
     soft = np.empty(n)
-    soft[order] = _run(rule, data, loss, values, order, chunk, temperature)[0]
+    soft[order] = _run(rule, data, loss, values, order, chunk, temperature, bar)[0]
     # The hard rule rounds integer windows, so grid points that round alike are one hard rule:
     # evaluate each once (in the order of its first cell, which keeps the tiles together).
     _, first, inverse = np.unique(_hard_keys(rule, values, data.dtype), axis=0, return_index=True, return_inverse=True)
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
     by_order = np.argsort(position[first])
+    if bar is not None:
+        bar.total = n + len(first)  # the hard pass evaluates each distinct hard rule once
+        bar.refresh()
     loss_u, sharpe_u = np.empty(len(first)), np.empty(len(first))
-    loss_u[by_order], sharpe_u[by_order] = _run(rule, data, loss, values, first[by_order], chunk, 0.0)
+    loss_u[by_order], sharpe_u[by_order] = _run(rule, data, loss, values, first[by_order], chunk, 0.0, bar)
     inverse = inverse.reshape(-1)
     return soft, loss_u[inverse], sharpe_u[inverse]
 
@@ -358,6 +368,7 @@ def loss_landscape(
     plateau_tol: float = 0.02,
     min_plateau: int = 9,
     dtype: torch.dtype = torch.float64,
+    progress: bool | None = None,
 ) -> Landscape:
     """Soft and hard loss of ``rule`` over a grid of two parameters, the others held fixed.
 
@@ -405,6 +416,8 @@ def loss_landscape(
         Thresholds of :func:`find_critical_points`, applied to both surfaces.
     dtype
         Float type of the computation.
+    progress
+        A bar over the grid points in a terminal or Jupyter (default), False for none.
 
     Returns
     -------
@@ -434,7 +447,8 @@ def loss_landscape(
         chunk = max(16, 2**19 // (data.n_days * data.n_assets))
     evaluator = partial(_evaluate, copy.deepcopy(rule), data, temperature=float(temperature), loss=spec)
     began = time.perf_counter()
-    soft, hard, sharpe, tile = _surfaces(evaluator, x, y, xs, ys, chunk)
+    with closing(_progress.bar(total=2 * nx * ny, desc="landscape", progress=progress)) as bar:
+        soft, hard, sharpe, tile = _surfaces(partial(evaluator, bar=bar), x, y, xs, ys, chunk)
     seconds = time.perf_counter() - began
     thresholds = {"stationary_within": stationary_within, "plateau_tol": plateau_tol, "min_plateau": min_plateau}
     critical, best = _critical_points(x, y, xs, ys, {"soft": soft, "hard": hard}, sharpe, thresholds)

@@ -1,4 +1,5 @@
-"""Learning-rate comparison: the same fit at several learning rates, with a verdict per run.
+"""Learning-rate comparison: the same fit at several learning rates (and optimisers), with a
+verdict per run.
 
 The runs are made by :mod:`stratopt.analysis._lr_runs` (batched when exact); the verdicts are
 pure functions of a loss curve in :mod:`stratopt.analysis._lr_verdicts`.
@@ -8,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
 import pandas as pd
 import torch
 
+from stratopt import _progress
 from stratopt._json import jsonable
 from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
@@ -31,10 +35,11 @@ from stratopt.analysis._lr_verdicts import (
     STEPS_FRACTION,
     TAIL,
     curve_stats,
+    edge_hints,
     loss_curve_verdict,
     steps_to_fraction,
 )
-from stratopt.errors import ConfigError
+from stratopt.errors import ConfigError, DiagnosticWarning
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 from stratopt.training import Tuner
@@ -58,38 +63,55 @@ class LRComparison(Result):
     Attributes
     ----------
     runs
-        One row per (lr, seed), sorted by lr: ``verdict``, fit ``status``, ``epochs_run``,
+        One row per (optimizer, lr, seed), optimisers in the order given, then by lr:
+        ``verdict``, fit ``status``, ``epochs_run``,
         ``diverged_at``, ``initial_loss``, ``final_loss`` (median of the last 10% of epochs),
         ``progress`` (share of the way from initial to best loss covered at the end),
         ``steps_to_95``, ``flip_rate``, final soft and hard Sharpe on train and validation
         (``train_soft_sharpe``, ..., ``val_hard_sharpe``) and ``seconds``.
     history
-        Long table, one row per (lr, seed, epoch): fit's history columns (the epoch's learning
-        rate as ``lr_epoch``) and ``tracked_loss``, the curve the verdicts read.
+        Long table, one row per (optimizer, lr, seed, epoch): fit's history columns (the
+        epoch's learning rate as ``lr_epoch``) and ``tracked_loss``, the curve the verdicts read.
     best_loss
-        The lowest tracked loss of all runs, the reference of progress and steps.
+        The lowest tracked loss of all runs (all optimisers), the reference of progress and steps.
+    hints
+        What the grid suggests trying next: an optimiser whose best rate is the largest or the
+        smallest tried (also warned as a :class:`~stratopt.errors.DiagnosticWarning`).
     config
-        Rule, optimiser, epochs, rates, seeds, the loss spec, whether the rates ran batched
+        Rule, optimisers, epochs, rates, seeds, the loss spec, whether the rates ran batched
         (``vectorized``) and the other fit settings.
     """
 
     runs: pd.DataFrame
     history: pd.DataFrame
     best_loss: float
+    hints: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def recommended(self) -> tuple[str, float] | None:
+        """The (optimizer, lr) judged ``good`` for every seed with the fewest median steps to
+        95% (ties: the optimiser listed first, then the smaller lr); None when none is good."""
+        order = {o: i for i, o in enumerate(dict.fromkeys(self.runs["optimizer"]))}
+        by_run = self.runs.groupby(["optimizer", "lr"], sort=False)
+        good = by_run["verdict"].agg(lambda v: bool((v == "good").all()))
+        steps = by_run["steps_to_95"].median()[good].reset_index()
+        if steps.empty:
+            return None
+        steps["rank"] = steps["optimizer"].map(order)
+        best = steps.sort_values(["steps_to_95", "rank", "lr"], kind="stable").iloc[0]
+        return str(best["optimizer"]), float(best["lr"])
+
+    @property
     def recommended_lr(self) -> float | None:
-        """The lr judged ``good`` for every seed with the fewest median steps to 95% (ties: the
-        smaller lr); None when no lr is good."""
-        by_lr = self.runs.groupby("lr")
-        good = by_lr["verdict"].agg(lambda v: bool((v == "good").all()))
-        steps = by_lr["steps_to_95"].median()[good]
-        return float(steps.sort_values(kind="stable").index[0]) if len(steps) else None
+        """The learning rate of :attr:`recommended` (None when no rate is good)."""
+        pick = self.recommended
+        return None if pick is None else pick[1]
 
     def summary(self) -> str:
         """A plain-text table: verdict, steps to 95% and final Sharpe ratios per run."""
         cols = [
+            "optimizer",
             "lr",
             "seed",
             "verdict",
@@ -99,17 +121,24 @@ class LRComparison(Result):
             "val_soft_sharpe",
             "val_hard_sharpe",
         ]
-        table = self.runs[cols if self.runs["seed"].nunique() > 1 else [c for c in cols if c != "seed"]]
+        drop = {c for c in ("optimizer", "seed") if self.runs[c].nunique() == 1}
+        table = self.runs[[c for c in cols if c not in drop]]
         table = table.assign(
             steps_to_95=table["steps_to_95"].map(lambda s: "-" if pd.isna(s) else str(int(s))),
             lr=table["lr"].map(lambda v: f"{v:.3g}"),
         )
         c = self.config
+        pick = self.recommended
+        advice = "none reached 95% of the best improvement" if pick is None else f"{pick[1]:.3g}"
+        if pick is not None and len(c.get("optimizers", ())) > 1:
+            advice = f"{pick[0]} at {advice}"
         head = (
-            f"{c.get('rule', 'rule')}: {c.get('optimizer')}, {c.get('epochs')} epochs, best loss "
-            f"{self.best_loss:.4f}; recommended lr: {self.recommended_lr if self.recommended_lr else 'none'}"
+            f"{c.get('rule', 'rule')}: {', '.join(c.get('optimizers', ()))}, {c.get('epochs')} epochs, "
+            f"best loss {self.best_loss:.4f}; recommended lr: {advice}"
         )
-        return head + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+        lines = [head, table.to_string(index=False, float_format=lambda v: f"{v:.3f}")]
+        lines += [f"hint: {h}" for h in self.hints]
+        return "\n".join(lines)
 
     def to_dict(self, *, history: bool = False) -> dict[str, Any]:
         """JSON-ready: config, thresholds, best loss and one record per run (plus the long
@@ -117,7 +146,9 @@ class LRComparison(Result):
         out: dict[str, Any] = {
             "config": self.config,
             "best_loss": self.best_loss,
+            "recommended": None if self.recommended is None else dict(zip(("optimizer", "lr"), self.recommended)),
             "recommended_lr": self.recommended_lr,
+            "hints": self.hints,
             "thresholds": {
                 "blowup_progress": BLOWUP_PROGRESS,
                 "steps_fraction": STEPS_FRACTION,
@@ -136,9 +167,9 @@ class LRComparison(Result):
         return jsonable(out)
 
     def plot(self, ax: Axes | None = None) -> Figure:
-        """Loss per epoch (log x), distance to the best loss (log-log) and final Sharpe against lr
-        (log x); diverged runs are marked with a cross where they stopped. Three panels: ``ax``
-        must be None."""
+        """One row of panels per optimiser: loss per epoch (log x), distance to the best loss of
+        all runs (log-log) and final Sharpe against lr (log x, each rate's verdict under it);
+        diverged runs end in a cross where they stopped. Several panels: ``ax`` must be None."""
         from stratopt.analysis._lr_plots import plot_comparison
 
         no_axes(ax, "three panels (loss, distance to the best loss, Sharpe ratio)")
@@ -164,6 +195,27 @@ def check_lrs(lrs: Any) -> list[float]:
             )
         out.append(float(lr))
     return out
+
+
+def _check_optimizers(optimizer: Any, optimizers: Any) -> list[str]:
+    """The optimisers to compare: ``optimizers`` (distinct known names) or ``[optimizer]``."""
+    known = get_args(OptimizerName)
+    if optimizers is None:
+        names = [optimizer]
+    elif isinstance(optimizers, str) or not isinstance(optimizers, Sequence) or len(optimizers) == 0:
+        raise ConfigError(f"optimizers={optimizers!r} must be a non-empty sequence of names, e.g. ('sgd', 'adam')")
+    else:
+        if optimizer != "sgd":
+            raise ConfigError(
+                f"optimizer={optimizer!r} and optimizers={optimizers!r} both given; pass the names in optimizers only"
+            )
+        names = list(optimizers)
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"optimizer {name!r} is not one of {list(known)}")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"optimizers={names!r} repeats a name; list each optimiser once")
+    return names
 
 
 def _check_seeds(seeds: Any) -> list[int]:
@@ -208,6 +260,7 @@ def compare_learning_rates(
     lrs: Sequence[float],
     *,
     optimizer: OptimizerName = "sgd",
+    optimizers: Sequence[OptimizerName] | None = None,
     epochs: int = 300,
     seeds: Sequence[int] = (0,),
     batch_days: int | None = None,
@@ -215,14 +268,18 @@ def compare_learning_rates(
     select: Select = "last",
     loss: LossSpec | None = None,
     vectorize: bool = True,
+    progress: bool | None = None,
     **fit_kwargs: Any,
 ) -> LRComparison:
-    """Run the same :func:`~stratopt.fit` at each learning rate and seed, and judge each run.
+    """Run the same :func:`~stratopt.fit` at each learning rate, optimiser and seed, and judge
+    each run.
 
     Every run starts from ``rule``'s current parameters and goes the full ``epochs`` unless it
     diverges (fit's convergence stop is off, so curves have equal length and compare epoch by
     epoch). Each run gets a verdict by :func:`loss_curve_verdict` against the best loss of all
-    runs, and its steps to 95% of the way there by :func:`steps_to_fraction`.
+    runs (of every optimiser), and its steps to 95% of the way there by
+    :func:`steps_to_fraction`. When an optimiser's best rate is the largest or the smallest of
+    ``lrs``, a :class:`~stratopt.errors.DiagnosticWarning` (and the summary) says to widen the grid.
 
     Parameters
     ----------
@@ -234,6 +291,9 @@ def compare_learning_rates(
         Distinct positive learning rates, any spread (1e-5 to 100 in one call is fine).
     optimizer, epochs, batch_days
         As in :func:`~stratopt.fit`, the same for every run.
+    optimizers
+        Several optimisers to compare in one call, e.g. ``("sgd", "momentum", "adam")``: every
+        rate runs with each (instead of ``optimizer``); one table, one figure.
     seeds
         One run per seed and lr. The seed draws the random windows of ``batch_days``; with
         full-batch training (``batch_days=None``) every seed gives the same run.
@@ -257,6 +317,9 @@ def compare_learning_rates(
         faster. Options that watch all starts together (``early_stopping``, ``callbacks`` or a
         nonzero ``tol``) run one fit per rate, as does ``vectorize=False``. Both agree to
         round-off (which a chaotic, oscillating run amplifies over the epochs).
+    progress
+        A bar over the fits (and each fit's epochs) in a terminal or Jupyter (default), False
+        for none.
     **fit_kwargs
         Any other :func:`~stratopt.fit` setting (``validation``, 0.2 here by default, ``clip_grad_norm``,
         ``train_days``, ``dtype``, ...). Costs and the objective go in ``loss``.
@@ -284,6 +347,7 @@ def compare_learning_rates(
     """
     check_rule(rule, "compare_learning_rates")
     rates, seed_list = check_lrs(lrs), _check_seeds(seeds)
+    names = _check_optimizers(optimizer, optimizers)
     check_fit_kwargs(fit_kwargs, _FORBIDDEN)
     if fit_kwargs.get("n_starts", 1) != 1:
         raise ConfigError(
@@ -291,18 +355,29 @@ def compare_learning_rates(
         )
     spec = resolve_loss(loss)
     data = _market_data(prices, fit_kwargs)
-    settings = {"optimizer": optimizer, "epochs": epochs, "batch_days": batch_days, "temperature": temperature}
+    settings = {"epochs": epochs, "batch_days": batch_days, "temperature": temperature}
     # 20% of the days held out by default, so every rate's table shows how it does on days it
     # did not train on (they choose nothing: select reads the training days unless told)
-    args = {"validation": 0.2, **fit_kwargs, **settings, "select": select, "loss": spec}
+    args = {"validation": 0.2, **fit_kwargs, **settings, "select": select, "loss": spec, "progress": progress}
     batched = vectorize and can_vectorize(fit_kwargs)
-    runs = [r for s in seed_list for r in run_fits(rule, data, rates, s, vectorize=batched, fit_args=args)]
+    groups = [(name, s) for name in names for s in seed_list]
+    runs: list[Run] = []
+    with closing(_progress.bar(groups, desc="compare-lr", progress=progress)) as bar:
+        for name, s in bar:
+            fits = run_fits(rule, data, rates, s, vectorize=batched, fit_args={**args, "optimizer": name})
+            runs += [dataclasses.replace(r, optimizer=name) for r in fits]
     history = _history(runs, tracked="loss" if batch_days is None else "train_sharpe")
     finite = history["tracked_loss"][np.isfinite(history["tracked_loss"])]
     best = float(finite.min()) if len(finite) else math.nan
+    table = _runs_table(runs, history, best)
+    hints = edge_hints(table)
+    for hint in hints:
+        warnings.warn(hint, DiagnosticWarning, stacklevel=2)
     config = {
         "rule": type(rule).__name__,
         "params": rule.params,
+        "optimizer": names[0],
+        "optimizers": names,
         **settings,
         "lrs": sorted(rates),
         "seeds": seed_list,
@@ -313,27 +388,38 @@ def compare_learning_rates(
         "tickers": list(data.tickers),
         "fit_kwargs": {k: v for k, v in fit_kwargs.items() if k not in ("callbacks", "train_days")},
     }
-    return LRComparison(runs=_runs_table(runs, history, best), history=history, best_loss=best, config=jsonable(config))
+    return LRComparison(runs=table, history=history, best_loss=best, hints=hints, config=jsonable(config))
 
 
 def _history(runs: list[Run], *, tracked: str) -> pd.DataFrame:
     """The long history table: fit's columns (the epoch's rate as ``lr_epoch``), the run's
-    ``lr`` and ``seed``, and ``tracked_loss`` (the training loss, or ``-train_sharpe``)."""
+    ``optimizer``, ``lr`` and ``seed``, and ``tracked_loss`` (the training loss, or
+    ``-train_sharpe``); optimisers in the order run, then by lr, seed and epoch."""
     frames = []
     for r in runs:
         h = r.history.rename(columns={"lr": "lr_epoch"}).reset_index()
         curve = h["loss"] if tracked == "loss" else -h["train_sharpe"]
-        frames.append(h.assign(tracked_loss=curve.to_numpy(), lr=r.lr, seed=r.seed))
+        frames.append(h.assign(tracked_loss=curve.to_numpy(), optimizer=r.optimizer, lr=r.lr, seed=r.seed))
     history = pd.concat(frames, ignore_index=True)
-    history = history[["lr", "seed", *[c for c in history.columns if c not in ("lr", "seed")]]]
-    return history.sort_values(["lr", "seed", "epoch"], kind="stable").reset_index(drop=True)
+    keys = ["optimizer", "lr", "seed"]
+    history = history[[*keys, *[c for c in history.columns if c not in keys]]]
+    return _in_run_order(history, [*keys, "epoch"])
+
+
+def _in_run_order(table: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``table`` sorted by ``by``, the optimiser column kept in its first-seen order."""
+    rank = {o: i for i, o in enumerate(dict.fromkeys(table["optimizer"]))}
+    return table.sort_values(by, key=lambda c: c.map(rank) if c.name == "optimizer" else c, kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _runs_table(runs: list[Run], history: pd.DataFrame, best: float) -> pd.DataFrame:
-    """One row per run: verdict, progress, steps to 95% and final Sharpe ratios, sorted by lr."""
+    """One row per run: verdict, progress, steps to 95% and final Sharpe ratios, by optimiser
+    (in the order given), lr and seed."""
     rows = []
     for r in runs:
-        h = history[(history["lr"] == r.lr) & (history["seed"] == r.seed)]
+        h = history[(history["optimizer"] == r.optimizer) & (history["lr"] == r.lr) & (history["seed"] == r.seed)]
         curve = h["tracked_loss"].to_numpy(dtype=float)
         diverged = r.status == "diverged" or bool(h["diverged"].any())
         stats = (
@@ -344,6 +430,7 @@ def _runs_table(runs: list[Run], history: pd.DataFrame, best: float) -> pd.DataF
         train, val = r.metrics["train"], r.metrics.get("validation", {})
         rows.append(
             {
+                "optimizer": r.optimizer,
                 "lr": r.lr,
                 "seed": r.seed,
                 "verdict": loss_curve_verdict(curve, best_loss=best, diverged=diverged),
@@ -362,7 +449,7 @@ def _runs_table(runs: list[Run], history: pd.DataFrame, best: float) -> pd.DataF
                 "seconds": r.seconds,
             }
         )
-    table = pd.DataFrame(rows).sort_values(["lr", "seed"], kind="stable").reset_index(drop=True)
+    table = _in_run_order(pd.DataFrame(rows), ["optimizer", "lr", "seed"])
     table["steps_to_95"] = table["steps_to_95"].astype("Int64")
     table["diverged_at"] = table["diverged_at"].astype("Int64")
     return table

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from stratopt.analysis._learning_rates import LRComparison
     from stratopt.analysis._lr_range import LRRangeTest
 
-__all__ = ["plot_comparison", "plot_range_test"]
+__all__ = ["VERDICT_COLORS", "plot_comparison", "plot_range_test"]
 
 _SHARPES = {
     "train_soft_sharpe": ("C0", "-", "train soft"),
@@ -28,60 +28,90 @@ _SHARPES = {
 }
 
 
+#: Colour of each verdict, for the rate labels under the Sharpe panel.
+VERDICT_COLORS = {"good": "C2", "too_slow": "0.45", "oscillating": "C1", "diverged": "red"}
+#: Share of viridis used for the rates: its last 20% (yellow) does not show on white.
+_CMAP_TOP = 0.8
+
+
 def plot_comparison(cmp: LRComparison) -> Figure:
-    """Three panels: tracked loss per epoch (log x), its distance to the best loss of all runs
-    (log x and y), and final Sharpe ratios against lr (log x) with each lr's verdict."""
-    fig = new_figure(figsize=(15, 4.2))
-    ax_loss, ax_gap, ax_sharpe = fig.subplots(1, 3)
-    _draw_curves(cmp, ax_loss, ax_gap)
-    _draw_sharpes(cmp.runs, ax_sharpe)
+    """One row of three panels per optimiser: tracked loss per epoch (log x), its distance to
+    the best loss of all runs (log x and y), and final Sharpe ratios against lr (log x) with
+    each rate's verdict under its tick. The loss panels share their y range across optimisers."""
+    optimizers = list(dict.fromkeys(cmp.runs["optimizer"]))
+    n = len(optimizers)
+    fig = new_figure(figsize=(15, 4.4 * n))
+    axes = fig.subplots(n, 3, squeeze=False, sharey="col")
+    calm: list[np.ndarray] = []
+    stops = []
+    for row, opt in zip(axes, optimizers):
+        values, ends = _draw_curves(cmp, opt, row[0], row[1], several=n > 1)
+        calm += values
+        stops.append(ends)
+        _draw_sharpes(cmp.runs[cmp.runs["optimizer"] == opt], row[2], title=f"{opt}: " if n > 1 else "")
+    if calm:
+        everything = np.concatenate(calm)
+        lo, hi = float(everything.min()), float(everything.max())
+        pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1e-6)
+        axes[0, 0].set_ylim(lo - pad, hi + pad)  # shared by the column
+    for row, ends in zip(axes, stops):
+        _mark_stops(row[0], ends)
     return fig
 
 
-def _draw_curves(cmp: LRComparison, ax_loss: Axes, ax_gap: Axes) -> None:
-    """Each run's tracked loss and its distance to the best loss; diverged runs end in a cross."""
-    h, runs = cmp.history, cmp.runs
-    lrs = sorted(runs["lr"].unique())
+def _draw_curves(
+    cmp: LRComparison, optimizer: str, ax_loss: Axes, ax_gap: Axes, *, several: bool
+) -> tuple[list[np.ndarray], list[tuple[float, float]]]:
+    """One optimiser's tracked loss and distance to the best loss per rate. Returns the loss
+    values of the runs that did not diverge (they set the y range) and where the diverged runs
+    stopped (crossed by :func:`_mark_stops` once the y range is set)."""
+    h = cmp.history[cmp.history["optimizer"] == optimizer]
+    runs = cmp.runs[cmp.runs["optimizer"] == optimizer]
+    lrs = sorted(cmp.runs["lr"].unique())
     norm = LogNorm(min(lrs), max(lrs)) if len(lrs) > 1 else None
     cmap = colormaps["viridis"]
-    calm = []  # loss values of runs that did not diverge: they set the y range
+    calm = []
     stops = []  # (epoch + 1, loss) where diverged runs stopped
     for (lr, seed), g in h.groupby(["lr", "seed"], sort=True):
-        color = cmap(norm(lr)) if norm else "C0"
+        color = cmap(_CMAP_TOP * float(norm(lr))) if norm else "C0"
         x = g["epoch"].to_numpy() + 1  # epoch 0 on a log axis
         y = g["tracked_loss"].to_numpy(dtype=float)
         label = f"lr {lr:.3g}" if seed == runs["seed"].iloc[0] else None
         verdict = runs[(runs["lr"] == lr) & (runs["seed"] == seed)]["verdict"].iloc[0]
-        ax_loss.plot(x, y, color=color, label=label, lw=1.2)
+        ax_loss.plot(x, y, color=color, label=label, lw=1.4)
         gap = y - cmp.best_loss
-        ax_gap.plot(x, np.where(gap > 0, gap, np.nan), color=color, lw=1.2)
+        ax_gap.plot(x, np.where(gap > 0, gap, np.nan), color=color, lw=1.4)
         if verdict == "diverged":
             last = np.flatnonzero(np.isfinite(y))
             stops.append((x[last[-1]], y[last[-1]]) if last.size else (x[-1], np.inf))
         else:
             calm.append(y[np.isfinite(y)])
-    ax_loss.plot([], [], "x", color="red", ms=8, mew=2, label="diverged (stopped)")
-    if calm:
-        values = np.concatenate(calm)
-        lo, hi = float(values.min()), float(values.max())
-        pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1e-6)
-        ax_loss.set_ylim(lo - pad, hi + pad)
-    low, high = ax_loss.get_ylim()
-    for x_stop, y_stop in stops:  # a blown-up loss is drawn on the edge of the panel
-        ax_loss.plot(x_stop, float(np.clip(y_stop, low, high)), "x", color="red", ms=10, mew=2, clip_on=False)
-    ax_loss.set(xscale="log", xlabel="epoch + 1", ylabel="loss", title="training loss per learning rate")
+    if stops:
+        ax_loss.plot([], [], "x", color="red", ms=8, mew=2, label="diverged (stopped)")
+    prefix = f"{optimizer}: " if several else ""
+    ax_loss.set(xscale="log", xlabel="epoch + 1", ylabel="loss", title=f"{prefix}training loss per learning rate")
     ax_loss.legend(fontsize="small")
     ax_gap.set(
         xscale="log",
         yscale="log",
         xlabel="epoch + 1",
         ylabel="loss - best loss of all runs",
-        title="distance to the best loss",
+        title=f"{prefix}distance to the best loss",
     )
+    return calm, stops
 
 
-def _draw_sharpes(runs: pd.DataFrame, ax_sharpe: Axes) -> None:
-    """Final Sharpe ratios against lr, diverged runs crossed, each lr's verdicts on top."""
+def _mark_stops(ax_loss: Axes, stops: list[tuple[float, float]]) -> None:
+    """A red cross where each diverged run stopped; a blown-up loss on the panel's edge."""
+    low, high = ax_loss.get_ylim()
+    for x_stop, y_stop in stops:
+        ax_loss.plot(x_stop, float(np.clip(y_stop, low, high)), "x", color="red", ms=10, mew=2, clip_on=False)
+    ax_loss.set_ylim(low, high)
+
+
+def _draw_sharpes(runs: pd.DataFrame, ax_sharpe: Axes, *, title: str = "") -> None:
+    """Final Sharpe ratios against lr, diverged runs crossed; each rate's tick label carries
+    its verdicts (one per seed, coloured by verdict)."""
     by_lr = runs.groupby("lr")
     for col, (color, ls, label) in _SHARPES.items():
         ax_sharpe.plot(
@@ -90,25 +120,20 @@ def _draw_sharpes(runs: pd.DataFrame, ax_sharpe: Axes) -> None:
     bad = runs[runs["verdict"] == "diverged"]
     if len(bad):
         ax_sharpe.plot(bad["lr"], bad["val_hard_sharpe"], "x", color="red", ms=10, mew=2, label="diverged")
-    for lr, verdicts in by_lr["verdict"]:
-        text = "/".join(sorted(set(verdicts)))
-        ax_sharpe.annotate(
-            text,
-            (lr, 1.0),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            va="top",
-            ha="center",
-            fontsize="x-small",
-            color="0.3",
-        )
     ax_sharpe.axhline(0.0, color="0.6", lw=0.8)
     ax_sharpe.set(
         xscale="log",
-        xlabel="learning rate",
+        xlabel="learning rate (verdict)",
         ylabel="Sharpe ratio (annualised)",
-        title="final Sharpe ratio against learning rate",
+        title=f"{title}final Sharpe ratio" if title else "final Sharpe ratio against learning rate",
     )
+    rates = sorted(runs["lr"].unique())
+    verdicts = ["/".join(dict.fromkeys(v.replace("_", " ") for v in by_lr.get_group(lr)["verdict"])) for lr in rates]
+    ax_sharpe.set_xticks(rates, [f"{lr:.3g}\n{v}" for lr, v in zip(rates, verdicts)], fontsize="small")
+    ax_sharpe.minorticks_off()
+    for tick, lr in zip(ax_sharpe.get_xticklabels(), rates):
+        kinds = set(by_lr.get_group(lr)["verdict"])
+        tick.set_color(VERDICT_COLORS[kinds.pop()] if len(kinds) == 1 else "black")
     ax_sharpe.legend(fontsize="small", loc="lower left")
 
 

@@ -46,6 +46,7 @@ class Run:
     diverged_at: int | None
     metrics: dict[str, dict[str, float]]
     seconds: float
+    optimizer: str = ""
 
 
 def can_vectorize(fit_args: dict[str, Any]) -> bool:

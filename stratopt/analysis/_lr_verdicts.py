@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "BLOWUP_PROGRESS",
@@ -26,6 +27,7 @@ __all__ = [
     "TAIL",
     "Verdict",
     "curve_stats",
+    "edge_hints",
     "loss_curve_verdict",
     "steps_to_fraction",
 ]
@@ -37,8 +39,9 @@ Verdict = Literal["diverged", "oscillating", "too_slow", "good"]
 BLOWUP_PROGRESS = -0.5
 #: Steps to reach this fraction of the way from the initial loss to the best loss of all runs.
 STEPS_FRACTION = 0.95
-#: ``good`` needs the final loss to have covered at least this fraction of that way.
-GOOD_PROGRESS = 0.9
+#: ``good`` needs the final loss to have covered at least this fraction of that way: the same
+#: fraction as the steps, so that a ``good`` run always has a number of steps to 95%.
+GOOD_PROGRESS = STEPS_FRACTION
 #: A loss change is large when it exceeds this fraction of |initial - best loss of all runs|.
 OSC_LARGE_CHANGE = 0.01
 #: Still bouncing at the end: at least this share of the second half's steps reverse a large
@@ -135,7 +138,7 @@ def loss_curve_verdict(loss: Sequence[float] | np.ndarray, *, best_loss: float, 
       within :data:`STEPS_FRACTION` (95%) of the way to the best loss: it overshot, which a
       smaller learning rate cures, so it is not called slow.
     * ``too_slow``: the final loss (median of the last 10% of epochs) has covered less than
-      :data:`GOOD_PROGRESS` (90%) of the way from the initial loss to ``best_loss``; also when
+      :data:`GOOD_PROGRESS` (95%) of the way from the initial loss to ``best_loss``; also when
       no run improved on its initial loss at all. A run that went smoothly into a worse local
       minimum is reported here too: it did not get to the best loss in the epochs given.
     * ``good``: everything else.
@@ -165,3 +168,33 @@ def loss_curve_verdict(loss: Sequence[float] | np.ndarray, *, best_loss: float, 
     if far:
         return "too_slow"
     return "good"
+
+
+def edge_hints(runs: pd.DataFrame) -> list[str]:
+    """One hint per optimiser whose best rate is the largest or the smallest of the grid.
+
+    ``runs`` has columns ``optimizer``, ``lr``, ``verdict`` and ``final_loss`` (one row per
+    run). An optimiser's best rate is the one with the lowest median final loss over its seeds,
+    diverged rates left out; when two or more rates did not diverge and the best sits at an
+    end of the grid, the best rate may lie beyond it.
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"optimizer": "sgd", "lr": [0.01, 0.1, 1.0], "verdict": "good",
+    ...                      "final_loss": [-1.0, -1.1, -1.2]})
+    >>> edge_hints(runs)
+    ['sgd: the best rate, 1, is the largest tried; widen the grid above 1']
+    """
+    hints = []
+    for opt, group in runs.groupby("optimizer", sort=False):
+        rates = sorted(group["lr"].unique())
+        calm = group[group["verdict"] != "diverged"]
+        final = calm.groupby("lr")["final_loss"].median().dropna()
+        if len(final) < 2:  # one rate that did not diverge: nothing to compare it with
+            continue
+        best = float(final.idxmin())
+        if best == rates[-1]:
+            hints.append(f"{opt}: the best rate, {best:.3g}, is the largest tried; widen the grid above {best:.3g}")
+        elif best == rates[0]:
+            hints.append(f"{opt}: the best rate, {best:.3g}, is the smallest tried; widen the grid below {best:.3g}")
+    return hints

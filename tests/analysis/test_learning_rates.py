@@ -377,3 +377,101 @@ def test_runs_that_diverge_or_pin_a_parameter_do_not_warn(aapl: pd.DataFrame) ->
         res = compare_learning_rates(MACrossover(), aapl, [1e-5, 1e3], epochs=5, progress=False)
         lr_range_test(MACrossover(), aapl, lr_min=1e-4, lr_max=1e6, steps=20, optimizer="adam", progress=False)
     assert res.runs["verdict"].tolist()[-1] == "diverged"
+
+
+# ------------------------------------------------------------- optimisers x rates in one call
+@pytest.fixture(scope="module")
+def two_optimisers(aapl: pd.DataFrame) -> LRComparison:
+    kw = {"epochs": 12, "progress": False}
+    return compare_learning_rates(MACrossover(), aapl, [0.01, 1.0, 1e3], optimizers=("adam", "sgd"), **kw)
+
+
+def test_several_optimisers_give_one_table_each_rate_as_its_own_comparison(
+    aapl: pd.DataFrame, two_optimisers: LRComparison
+) -> None:
+    runs = two_optimisers.runs
+    assert list(zip(runs["optimizer"], runs["lr"])) == [(o, lr) for o in ("adam", "sgd") for lr in (0.01, 1.0, 1e3)]
+    assert two_optimisers.config["optimizers"] == ["adam", "sgd"]
+    assert two_optimisers.best_loss == pytest.approx(two_optimisers.history["tracked_loss"].min())
+    for name in ("adam", "sgd"):  # each optimiser's curves are those of its own comparison
+        alone = compare_learning_rates(MACrossover(), aapl, [0.01, 1.0, 1e3], optimizer=name, epochs=12, progress=False)
+        mine = two_optimisers.history[two_optimisers.history["optimizer"] == name]
+        np.testing.assert_allclose(mine["loss"].to_numpy(), alone.history["loss"].to_numpy(), rtol=1e-10, atol=1e-12)
+        sharpe = runs[runs["optimizer"] == name]["val_hard_sharpe"].to_numpy()
+        np.testing.assert_allclose(sharpe, alone.runs["val_hard_sharpe"].to_numpy(), rtol=1e-9)
+    assert "adam" in two_optimisers.summary() and "optimizer" in two_optimisers.summary()
+
+
+def test_good_means_95_percent_of_the_best_improvement(two_optimisers: LRComparison, three_rates: LRComparison) -> None:
+    for res in (two_optimisers, three_rates):
+        good = res.runs[res.runs["verdict"] == "good"]
+        assert good["steps_to_95"].notna().all() and (good["progress"] >= 0.95).all()
+        assert (res.runs[res.runs["progress"] < 0.95]["verdict"] != "good").all()
+    # a smooth curve that ends 92% of the way to the best loss is not good
+    curve = -0.92 * (1 - np.exp(-np.arange(100) / 5))
+    assert loss_curve_verdict(curve, best_loss=-1.0) == "too_slow"
+    pick = two_optimisers.recommended
+    if pick is not None:
+        row = two_optimisers.runs.set_index(["optimizer", "lr"]).loc[pick]
+        assert row["verdict"] == "good" and two_optimisers.recommended_lr == pick[1]
+
+
+def test_a_best_rate_at_the_top_of_the_grid_is_a_hint(aapl: pd.DataFrame) -> None:
+    from stratopt.errors import DiagnosticWarning
+
+    with pytest.warns(DiagnosticWarning, match=r"widen the grid above 0\.001"):
+        res = compare_learning_rates(MACrossover(), aapl, [1e-4, 1e-3], epochs=5, progress=False)
+    assert res.hints == ["sgd: the best rate, 0.001, is the largest tried; widen the grid above 0.001"]
+    assert "hint: sgd: the best rate, 0.001" in res.summary()
+    assert json.loads(json.dumps(res.to_dict()))["hints"] == res.hints
+
+
+def test_edge_hints_left_out_when_nothing_to_widen() -> None:
+    from stratopt.analysis._lr_verdicts import edge_hints
+
+    def table(final: list[float], verdicts: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({"optimizer": "adam", "lr": [0.01, 0.1, 1.0], "verdict": verdicts, "final_loss": final})
+
+    assert edge_hints(table([-1.0, -1.2, -1.1], ["good"] * 3)) == []  # best inside the grid
+    low = edge_hints(table([-1.3, -1.2, -1.1], ["good"] * 3))
+    assert low == ["adam: the best rate, 0.01, is the smallest tried; widen the grid below 0.01"]
+    # the only rate that did not diverge is not a best "at the edge"
+    assert edge_hints(table([-1.0, math.nan, math.nan], ["good", "diverged", "diverged"])) == []
+
+
+def test_optimisers_argument_checks(aapl: pd.DataFrame) -> None:
+    for kwargs, match in [
+        ({"optimizers": ("sgd", "lbfgs")}, "'lbfgs' is not one of"),
+        ({"optimizers": ("adam", "adam")}, "repeats"),
+        ({"optimizers": "adam"}, "sequence of names"),
+        ({"optimizers": ("adam",), "optimizer": "momentum"}, "both given"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            compare_learning_rates(MACrossover(), aapl, [0.1], epochs=2, **kwargs)  # type: ignore[arg-type]
+
+
+def test_figure_one_row_per_optimiser_verdicts_readable(
+    two_optimisers: LRComparison, three_rates: LRComparison
+) -> None:
+    from matplotlib.colors import to_rgb
+
+    fig = two_optimisers.plot()
+    assert len(fig.axes) == 6
+    sharpe_panel = fig.axes[2]
+    labels = [t.get_text() for t in sharpe_panel.get_xticklabels()]
+    verdicts = two_optimisers.runs[two_optimisers.runs["optimizer"] == "adam"]["verdict"]
+    assert [lab.split("\n")[1] for lab in labels] == [v.replace("_", " ") for v in verdicts]
+    for ax in fig.axes[::3]:  # loss panels: no yellow curve (viridis top), visible on white
+        for line in ax.get_lines():
+            if line.get_label().startswith("lr "):
+                r, g, b = to_rgb(line.get_color())
+                assert not (r > 0.6 and g > 0.8 and b < 0.4), line.get_label()
+    calm = compare_learning_rates(MACrossover(), aapl_small(), [1e-3, 1e-2], epochs=3, progress=False)
+    legend = calm.plot().axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["lr 0.001", "lr 0.01"]  # nothing diverged
+    legend = three_rates.plot().axes[0].get_legend()
+    assert "diverged (stopped)" in [t.get_text() for t in legend.get_texts()]
+
+
+def aapl_small() -> pd.DataFrame:
+    return load_prices("sp500", tickers=["AAPL"], start="2008-01-01", end="2009-12-31")
