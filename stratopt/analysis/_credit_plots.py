@@ -10,9 +10,26 @@ from matplotlib.figure import Figure
 from stratopt.plotting import new_figure
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from stratopt.analysis._credit import CreditResult
 
-__all__ = ["plot_credit"]
+__all__ = ["align_zeros", "plot_credit"]
+
+
+def align_zeros(*axes: Axes) -> None:
+    """Widen the y-limits of ``axes`` (twins sharing a panel) so that 0 sits at the same height
+    on all of them and every limit still holds its data: two scales on one panel read as one
+    only when their zero lines coincide."""
+    lims = [ax.get_ylim() for ax in axes]
+    below = [max(-lo, 0.0) for lo, _ in lims]
+    above = [max(hi, 0.0) for _, hi in lims]
+    # the share of the height below zero: the largest any axis needs, kept off the very edges
+    share = min(max([b / (b + a) for b, a in zip(below, above) if b + a > 0] + [0.0]), 0.95)
+    share = max(share, 0.05)
+    for ax, b, a in zip(axes, below, above):
+        span = max(b / share, a / (1.0 - share)) or 1.0
+        ax.set_ylim(-share * span, (1.0 - share) * span)
 
 
 def plot_credit(result: CreditResult, *, label: int = 3) -> Figure:
@@ -65,10 +82,14 @@ def plot_credit(result: CreditResult, *, label: int = 3) -> Figure:
                 fontsize="x-small",
                 xytext=(3, 3),
                 textcoords="offset points",
+                bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+                zorder=4,
             )
         gradient = result.params.loc[name, "gradient"]
         ax.set_title(f"{name}: gradient {gradient:.4g} (daily attribution, decision dates)", fontsize="small")
         ax.set_ylabel("per day", fontsize="small")
+        ax.margins(y=0.15)  # room for the date labels under the title
+        align_zeros(ax, running)
         if j < k - 1:
             ax.tick_params(labelbottom=False)
     return fig

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 from numpy.typing import ArrayLike
 from scipy.interpolate import RegularGridInterpolator
 
@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 __all__ = ["plot_landscape", "trajectory_paths"]
 
 _KINDS = {"minimum": ("v", "white"), "saddle": ("X", "orange"), "plateau": ("s", "lightgrey")}
+_PLAIN = FuncFormatter(lambda v, _: f"{v:g}")
+
+
+def _nice_log_ticks(values: np.ndarray) -> np.ndarray:
+    """1, 2, 5 times powers of ten inside the range of ``values`` (at least the two ends)."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+    ticks = np.array([m * 10.0**k for k in decades for m in (1, 2, 5) if lo <= m * 10.0**k <= hi])
+    return ticks if len(ticks) >= 2 else np.array([lo, hi])
 
 
 def trajectory_paths(fit_result: FitResult, x: str, y: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -92,10 +101,18 @@ def _draw_surfaces(
     natural = FuncFormatter(lambda v, _: f"{10**v:.3g}")
     if sc.logx:
         axc.set_xscale("log")
-        ax3.xaxis.set_major_formatter(natural)
     if sc.logy:
         axc.set_yscale("log")
-        ax3.yaxis.set_major_formatter(natural)
+    for log, values, axis, axis3 in (
+        (sc.logx, land.x_values, axc.xaxis, ax3.xaxis),
+        (sc.logy, land.y_values, axc.yaxis, ax3.yaxis),
+    ):
+        if log:  # plain numbers (5, 10, 20 days), not 5 x 10^0, at 1-2-5 steps
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(_PLAIN)
+            axis.set_minor_formatter(NullFormatter())
+            axis3.set_major_locator(FixedLocator(np.log10(_nice_log_ticks(values))))
+            axis3.set_major_formatter(natural)
 
 
 def _mark_points(ax3: Any, axc: Axes, land: Landscape, z: np.ndarray, sc: _Axes3DScale, surface: str) -> None:
@@ -108,10 +125,10 @@ def _mark_points(ax3: Any, axc: Axes, land: Landscape, z: np.ndarray, sc: _Axes3
                 pts[land.x],
                 pts[land.y],
                 marker=marker,
-                s=18,
+                s=60,
                 c=color,
                 edgecolors="k",
-                linewidths=0.5,
+                linewidths=0.8,
                 label=f"{kind} ({len(pts)})",
                 zorder=3,
             )
