@@ -68,9 +68,19 @@ def _command(args: argparse.Namespace) -> str:
 
 
 def _toml(value: Any) -> str:
+    """``value`` written back as a TOML value (for the recorded command line)."""
+    import datetime as dt
     import json
 
-    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def run(args: argparse.Namespace) -> int:

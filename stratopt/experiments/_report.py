@@ -95,4 +95,8 @@ def render(report: Report) -> str:
 
 
 def _number(value: float) -> str:
+    """Counts and whole days as integers, other numbers to 3 decimals (4 significant digits
+    when very large or small)."""
+    if value.is_integer() and 0 < abs(value) < 1e9:
+        return f"{value:.0f}"
     return f"{value:.4g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-3) else f"{value:.3f}"

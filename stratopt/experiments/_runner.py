@@ -286,7 +286,8 @@ def _walk_forward_tables(result: WalkForwardResult) -> list[tuple[str, pd.DataFr
         ("Folds", folds[[c for c in cols if c in folds.columns]]),
     ]
     if not result.regimes.empty:
-        tables.append(("Out-of-sample Sharpe by regime (labels from past data only)", result.regimes))
+        regimes = result.regimes[[c for c in result.regimes.columns if c.endswith("sharpe") or c == "days"]]
+        tables.append(("Out-of-sample Sharpe by regime (labels from past data only)", regimes))
     return tables
 
 
