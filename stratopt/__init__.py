@@ -48,6 +48,7 @@ _LAZY: dict[str, str] = {
     "Param": "stratopt.rules",
     "RSIRule": "stratopt.rules",
     "Rule": "stratopt.rules",
+    "RuleComparison": "stratopt.model_selection._compare",
     "StaleCacheWarning": "stratopt.errors",
     "StratoptError": "stratopt.errors",
     "StratoptWarning": "stratopt.errors",
@@ -60,6 +61,7 @@ _LAZY: dict[str, str] = {
     "backtest": "stratopt.backtesting",
     "check_causality": "stratopt.causality",
     "compare_learning_rates": "stratopt.analysis",
+    "compare_rules": "stratopt.model_selection._compare",
     "credit_assignment": "stratopt.analysis",
     "datasets": "stratopt.data",
     "evaluate": "stratopt.evaluation",
@@ -131,6 +133,7 @@ if TYPE_CHECKING:
     from stratopt.evaluation import evaluate
     from stratopt.loss import LossSpec
     from stratopt.model_selection import WalkForward, WalkForwardResult, walk_forward
+    from stratopt.model_selection._compare import RuleComparison, compare_rules
     from stratopt.parallel import TuneTickersResult, tune_tickers
     from stratopt.pnl import net_returns
     from stratopt.rules import (
@@ -173,6 +176,7 @@ __all__ = [
     "Param",
     "RSIRule",
     "Rule",
+    "RuleComparison",
     "StaleCacheWarning",
     "StratoptError",
     "StratoptWarning",
@@ -186,6 +190,7 @@ __all__ = [
     "backtest",
     "check_causality",
     "compare_learning_rates",
+    "compare_rules",
     "credit_assignment",
     "datasets",
     "evaluate",
