@@ -78,6 +78,11 @@ class TaskFailure:
         }
 
 
+#: Times the tasks whose shared inputs were lost with a dead worker are sent again with the
+#: inputs re-scattered (Dask re-runs a dead worker's tasks itself, but scattered data held only
+#: by that worker is gone and the tasks that need it are cancelled).
+LOST_DATA_ROUNDS = 3
+
 #: Thread counts that numerical libraries read from the environment when they load.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -206,32 +211,46 @@ class DaskExecutor(Executor):
     def _map(
         self, fn: Callable[..., Any], items: list[Any], shared: dict[str, Any], labels: list[str], bar: _Progress
     ) -> list[Any]:
-        from dask.base import tokenize
         from distributed import as_completed
 
-        remote = {name: self._scatter(value) for name, value in shared.items()}
         prefix = re.sub(r"[^A-Za-z0-9]+", "-", bar.desc).strip("-") or "task"
-        futures: dict[Any, int] = {}
-        submitted: list[Future] = []
         out: list[Any] = [None] * len(items)
+        todo = list(range(len(items)))
+        submitted: list[Future] = []
         try:
-            for i, item in enumerate(items):
-                # The key names the task for the dashboard and is a hash of what it computes, so
-                # the same call gives the same keys and two different tasks never share one.
-                key = f"stratopt-{prefix}-{i}-{tokenize(fn, item, labels[i], sorted((k, f.key) for k, f in remote.items()))}"
-                fut = self.client.submit(_run_task, fn, item, i, labels[i], remote, key=key, pure=False)
-                futures[fut.key] = i
-                submitted.append(fut)
-            for fut in as_completed(submitted, loop=self.client.loop):
-                i = futures[fut.key]
-                out[i] = self._outcome(fut, i, labels[i])
-                fut.release()
-                bar.done(labels[i], out[i])
+            for attempt in range(LOST_DATA_ROUNDS + 1):
+                remote = {name: self._scatter(value) for name, value in shared.items()}
+                futures = {self._submit(fn, items[i], i, labels[i], remote, f"{prefix}-{attempt}"): i for i in todo}
+                submitted = list(futures)
+                lost = []
+                for fut in as_completed(submitted, loop=self.client.loop):
+                    i = futures[fut]
+                    if fut.status == "cancelled" and attempt < LOST_DATA_ROUNDS:
+                        lost.append(i)  # its shared inputs died with a worker: send them again
+                    else:
+                        out[i] = self._outcome(fut, i, labels[i])
+                        bar.done(labels[i], out[i])
+                    fut.release()
+                if not lost:
+                    break
+                todo = sorted(lost)
         except BaseException:  # Ctrl-C or a lost connection: stop the work, free the cluster
             self.client.cancel(submitted)
             self.close()
             raise
         return out
+
+    def _submit(
+        self, fn: Callable[..., Any], item: Any, index: int, label: str, remote: dict[str, Future], prefix: str
+    ) -> Future:
+        from dask.base import tokenize
+
+        # The key names the task for the dashboard and hashes what it computes: the same call
+        # gives the same keys, and two different tasks never share one.
+        token = tokenize(fn, item, label, sorted((k, f.key) for k, f in remote.items()))
+        return self.client.submit(
+            _run_task, fn, item, index, label, remote, key=f"stratopt-{prefix}-{index}-{token}", pure=False
+        )
 
     @staticmethod
     def _outcome(fut: Future, index: int, label: str) -> Any:
@@ -250,9 +269,10 @@ class DaskExecutor(Executor):
         from dask.base import tokenize
 
         token = tokenize(value)
-        if token not in self._scattered:
-            # In a list, so that a list or dict value is scattered whole; broadcast keeps a copy on
-            # every worker, so losing one worker never loses the data.
+        known = self._scattered.get(token)
+        if known is None or known.status != "finished":  # new, or lost with the workers that held it
+            # In a list, so that a list or dict value is scattered whole. Broadcast puts a copy on
+            # every worker at once (Dask's memory manager may later keep fewer).
             self._scattered[token] = self.client.scatter([value], broadcast=True, hash=False)[0]
         return self._scattered[token]
 
@@ -365,7 +385,7 @@ def _local_cluster(workers: int, torch_threads: int) -> DaskExecutor:
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port (ex.client.dashboard_link), never a clash on 8787
                 silence_logs=logging.ERROR,
             )
     finally:

@@ -1,0 +1,81 @@
+"""The serial executor and the executor factory (no Dask cluster needed)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from stratopt.errors import ConfigError
+from stratopt.parallel import SerialExecutor, TaskFailure, executor
+
+
+def _power(x: int, *, exp: int) -> int:
+    if x == 2:
+        raise ValueError(f"no powers of {x}")
+    return x**exp
+
+
+def test_default_and_one_job_run_serially_in_process() -> None:
+    assert isinstance(executor(), SerialExecutor)
+    assert isinstance(executor(n_jobs=1), SerialExecutor)
+
+
+def test_map_returns_results_in_order_with_the_failure_in_its_place() -> None:
+    out = executor().map(_power, [3, 2, 1, 4], shared={"exp": 2}, labels=["a", "b", "c", "d"], progress=False)
+    assert out[0] == 9 and out[2] == 1 and out[3] == 16
+    failure = out[1]
+    assert isinstance(failure, TaskFailure)
+    assert (failure.index, failure.label, failure.error_type) == (1, "b", "ValueError")
+    assert failure.message == "no powers of 2"
+    assert "_power" in failure.traceback and "ValueError: no powers of 2" in failure.traceback
+    assert str(failure) == "b: ValueError: no powers of 2"
+
+
+def test_keyboard_interrupt_is_not_turned_into_a_failure() -> None:
+    def interrupted(x: int) -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        executor().map(interrupted, [1, 2], progress=False)
+
+
+def test_log_mode_prints_one_line_per_finished_task(capsys: pytest.CaptureFixture[str]) -> None:
+    executor().map(_power, [3, 2], shared={"exp": 2}, labels=["AAPL", "XOM"], desc="tune tickers")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["tune tickers 1/2: AAPL done", "tune tickers 2/2: XOM failed (ValueError: no powers of 2)"]
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True, "2"])
+def test_bad_n_jobs_is_a_config_error_naming_it(n_jobs: object) -> None:
+    with pytest.raises(ConfigError, match=f"n_jobs={n_jobs!r}"):
+        executor(n_jobs=n_jobs)  # type: ignore[arg-type]
+
+
+def test_n_jobs_with_a_scheduler_is_refused() -> None:
+    with pytest.raises(ConfigError, match="pass one of them"):
+        executor(n_jobs=2, scheduler="tcp://127.0.0.1:8786")
+
+
+def test_a_scheduler_of_the_wrong_kind_is_refused() -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(ConfigError, match="scheduler=8786 must be a scheduler address"):
+        executor(scheduler=8786)  # type: ignore[arg-type]
+
+
+def test_bad_torch_threads_and_labels_are_refused() -> None:
+    with pytest.raises(ConfigError, match="torch_threads=0"):
+        executor(torch_threads=0)
+    with pytest.raises(ConfigError, match="labels has 1 names for 2 items"):
+        executor().map(_power, [1, 3], shared={"exp": 2}, labels=["a"])
+
+
+def test_without_dask_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    with pytest.raises(ConfigError, match=r"stratopt\[dask\]"):
+        executor(n_jobs=2)
+
+
+def test_a_borrowed_executor_is_the_same_serial_executor() -> None:
+    ex = executor()
+    assert executor(scheduler=ex) is ex
