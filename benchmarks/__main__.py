@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: the peer benchmark; ``--help`` lists its options."""
+
+from benchmarks.peers.run import main
+
+raise SystemExit(main())

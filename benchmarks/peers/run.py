@@ -1,0 +1,222 @@
+"""Run the peer benchmark and regenerate its results, charts and README section.
+
+``python -m benchmarks`` (needs the ``peers`` extra: ``pip install -e ".[peers]"``). Tasks (one
+per problem and seed, one per walk-forward fold) run in ``--jobs`` worker processes with one
+thread each; inside a task the tools are interleaved (see :mod:`benchmarks.peers.budgets`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent.parent
+PEERS = ("vectorbt", "backtesting.py", "optuna TPE", "optuna CMA-ES")
+MODULES = {"vectorbt": "vectorbt", "backtesting.py": "backtesting", "optuna TPE": "optuna", "optuna CMA-ES": "cmaes"}
+
+WHY = """\
+**Why.** A black box pays one full hard backtest per trial and learns only a number from it;
+the fit pays about the same per step but learns a direction in every parameter at once, so
+its cost grows with the parameter count roughly linearly where a grid's grows exponentially
+and random search's chance of landing near the best falls geometrically. That is where the
+fit wins: the Blend, the MLP and the per-stock crossover. With two to four parameters the
+surface is small enough for a few hundred hard evaluations to cover it, the hard Sharpe is
+piecewise constant (its gradient is zero; the fit follows a smoothed surrogate whose optimum
+is near, not on, the hard one), and a black box that scores the hard rule directly finds the
+same basin or a slightly better point of it: there the fit ties or loses by a little, and
+its fixed cost (a screen, then 4 starts x 100 steps, whatever the problem) buys nothing extra.
+vectorbt and backtesting.py are backtesters with a parameter grid, not optimisers: they apply
+only where a grid of their own fits (the 2-parameter crossover here), each trial is a full
+event-driven (backtesting.py) or vectorised (vectorbt) backtest per stock, and they maximise
+their own per-stock Sharpe, not the portfolio's."""
+
+
+def _pool_map(func: Callable[[Any], Any], tasks: Iterable[Any], jobs: int) -> list[Any]:
+    tasks = list(tasks)
+    if jobs <= 0:
+        _init_worker()
+        return [func(t) for t in tasks]
+    # A fixed mmap threshold makes large arrays go back to the system when freed, so the peak
+    # memory each tool step adds is visible in the worker's resident set.
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_worker) as ex:
+        return list(ex.map(func, tasks))
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes and budgets (seconds; for tests)")
+    p.add_argument("--parts", nargs="*", default=["budgets", "oos", "scaling"], choices=["budgets", "oos", "scaling"])
+    p.add_argument("--problems", nargs="*", help="subset of: crossover voltarget blend mlp per-asset")
+    p.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
+    p.add_argument("--budgets", type=float, nargs="*", default=[1, 4, 16], help="in units of the default fit's time")
+    p.add_argument("--long-seeds", type=int, default=None, help="run only the first N seeds to the largest budget")
+    p.add_argument("--assets", type=int, default=20, help="stocks in the universe (the per-asset problem: 2 per stock)")
+    p.add_argument("--in-sample", nargs=2, default=["2008-01-01", "2012-12-31"])
+    p.add_argument("--oos-start", default="2013-01-01", help="out-of-sample start of part 1's choices")
+    p.add_argument("--oos-problems", nargs="*", default=["crossover", "blend"])
+    p.add_argument("--folds", nargs=3, default=["5Y", "2Y", "2003-01-01"], metavar=("TRAIN", "TEST", "FIRST_TEST"))
+    p.add_argument("--scaling-days", type=int, nargs="*", default=[1000, 3000, 10000, 30000, 100000])
+    p.add_argument("--scaling-assets", type=int, nargs="*", default=[1, 10, 50, 200, 500])
+    p.add_argument("--skip", nargs="*", default=[], help="tools to leave out")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes (0: run in this process)")
+    p.add_argument("--out", type=Path, default=HERE, help="folder holding README.md, results/ and figures/")
+    p.add_argument("--fit", default="{}", help=argparse.SUPPRESS)  # fit settings (quick mode shrinks the fit)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.seeds, args.budgets, args.assets = args.seeds[:1], [1, 2], 3
+        args.in_sample, args.oos_start = ["2011-01-01", "2012-12-31"], "2013-01-01"
+        args.folds = ["2Y", "1Y", "2021-01-01"]
+        args.scaling_days, args.scaling_assets = [300, 600], [1, 3]
+        args.fit = "{'epochs': 5, 'screen': 16, 'n_starts': 2}"
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    import ast
+
+    from benchmarks.peers import report
+    from benchmarks.peers.budgets import BudgetTask, readings, run_budget_task, time_to_target
+    from benchmarks.peers.oos import fold_tasks, run_fold_task, summarise
+    from benchmarks.peers.problems import problems
+    from benchmarks.peers.scaling import run_scaling
+
+    args = parse(argv)
+    fit_settings = ast.literal_eval(args.fit)
+    missing = [t for t in PEERS if importlib.util.find_spec(MODULES[t]) is None]
+    skip = tuple(sorted(set(args.skip) | set(missing)))
+    if missing:
+        print(f"not installed, left out: {', '.join(missing)} (pip install -e '.[peers]')", file=sys.stderr)
+    names = [p.name for p in problems(args.assets)]
+    chosen = [n for n in names if not args.problems or n in args.problems]
+    results_dir, figures = args.out / "results", args.out / "figures"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(parents=True, exist_ok=True)
+    started, t0 = dt.datetime.now(), time.perf_counter()
+    budgets = sorted(args.budgets)
+    long_seeds = len(args.seeds) if args.long_seeds is None else args.long_seeds
+    second = sorted(b for b in budgets if b < budgets[-1])[-1] if len(budgets) > 1 else budgets[-1]
+    sections: list[str] = []
+    table = summary = scaling = None
+    if "budgets" in args.parts:
+        tasks = [
+            BudgetTask(
+                name,
+                seed,
+                budgets[-1] if i < long_seeds else second,
+                i == 0,
+                tuple(args.in_sample),
+                args.oos_start,
+                args.assets,
+                fit_settings,
+                skip,
+            )
+            for name in chosen
+            for i, seed in enumerate(args.seeds)
+        ]
+        # the grids' task first (its failures show early), then the longest
+        tasks.sort(
+            key=lambda t: (not t.deterministic, -t.max_budget * (3 if t.problem in ("blend", "per-asset") else 1))
+        )
+        results = _pool_map(run_budget_task, tasks, args.jobs)
+        table, traces = readings(results, budgets)
+        target_budget = 4.0 if 4.0 in budgets else second
+        ttt = time_to_target(table, traces, target_budget)
+        table.to_csv(results_dir / "peers_budgets.csv", index=False)
+        traces.to_csv(results_dir / "peers_traces.csv", index=False)
+        ttt.to_csv(results_dir / "peers_time_to_target.csv", index=False)
+        report.budget_chart(table, traces, figures / "peers_budgets.png")
+        units = table.groupby("problem")["unit_s"].median()
+        sections.append(
+            "### 1. Best in-sample Sharpe at equal CPU budgets\n\n"
+            f"Universe: the first {args.assets} bundled stocks; in sample {args.in_sample[0]} to "
+            f"{args.in_sample[1]} (each rule's warm-up before it), out of sample (`OOS`) from {args.oos_start}. "
+            f"Seeds {', '.join(map(str, args.seeds))}"
+            + (
+                f"; the largest budget ran for the first {long_seeds} seed(s) only"
+                if long_seeds < len(args.seeds)
+                else ""
+            )
+            + ". Cells: median over seeds (range in brackets); bold: the best median at that budget. "
+            "The budget unit `1x` is the CPU time of stratopt's default fit on that problem and seed "
+            "(median: " + ", ".join(f"{p} {units[p]:.1f} s" for p in chosen if p in units) + "); "
+            "stratopt's larger budgets are independent restarts. `time to target`: CPU time, in units of "
+            f"`1x`, to reach the best in-sample Sharpe any tool had at {target_budget:g}x. "
+            "`peak MB`: the largest rise of the resident set during one step of the tool. "
+            "The grids (package grid, vectorbt, backtesting.py) are deterministic: one run, read against "
+            "every seed's budget. vectorbt and backtesting.py run only on the 2-parameter crossover, where a "
+            "grid of their own fits; on the other problems they do not apply.\n\n"
+            + report.budget_table(table, ttt, budgets)
+            + "\n\n![best in-sample Sharpe against CPU budget](figures/peers_budgets.png)\n"
+        )
+    if "oos" in args.parts:
+        ftasks = [
+            t
+            for name in args.oos_problems
+            if name in chosen
+            for t in fold_tasks(name, *args.folds, args.seeds[0], args.assets, fit_settings, skip)
+        ]
+        fold_results = _pool_map(run_fold_task, ftasks, args.jobs)
+        summary = summarise(fold_results)
+        summary.to_csv(results_dir / "peers_oos.csv", index=False)
+        report.oos_chart(summary, figures / "peers_oos.png")
+        sections.append(
+            "### 2. Out of sample: the same walk-forward folds for every tool\n\n"
+            f"`WalkForward({args.folds[0]!r}, {args.folds[1]!r})` on the same universe, folds testing from "
+            f"{args.folds[2]}; on each fold every tool gets the CPU time of stratopt's default fit there "
+            "(1x) on the train window and its choice trades the hard rule on the test window. "
+            "DSR: the stitched series' deflated Sharpe ratio after comparing the tools (N = number of tools, "
+            "V = the variance of their out-of-sample Sharpe ratios). PBO: CSCV over the test returns of each "
+            "tool's 4 best distinct in-sample candidates per fold (stratopt: its 4 starts), 16 blocks.\n\n"
+            + report.oos_table(summary)
+            + "\n\n![stitched out-of-sample Sharpe per tool](figures/peers_oos.png)\n"
+        )
+    if "scaling" in args.parts:
+        scaling = run_scaling(args.scaling_days, args.scaling_assets, fit_settings=fit_settings)
+        scaling.to_csv(results_dir / "peers_scaling.csv", index=False)
+        report.scaling_chart(scaling, figures / "peers_scaling.png")
+        sections.append(
+            "### 3. Cost against days and assets\n\n"
+            "One default fit of the crossover and 256 batched hard evaluations (a black box's cost for 256 "
+            "trials), CPU seconds of one thread and peak extra memory. Days grow on one stock, assets on "
+            "1,000 days; beyond the bundled 8,313 days x 20 stocks the prices are synthetic (63-day block "
+            "bootstraps of the real returns).\n\n"
+            + report.scaling_table(scaling)
+            + "\n\n![cost against days and assets](figures/peers_scaling.png)\n"
+        )
+    elapsed = time.perf_counter() - t0
+    head = (
+        "## Peers: where gradients win (generated by `python -m benchmarks`)\n\n"
+        'Regenerated by `python -m benchmarks` (peers from the `peers` extra: `pip install -e ".[peers]"`); '
+        "everything between the `peers` markers is rewritten by it, the rest of this file is not. "
+        f"Run {started:%Y-%m-%d} on {report.machine()}; {args.jobs} worker process(es), one thread each; "
+        f"{elapsed / 60:.0f} min wall. Command: `python -m benchmarks {' '.join(argv if argv is not None else sys.argv[1:])}`.\n\n"
+        "Every tool's chosen parameters are scored by one evaluator: the hard rule's annualised Sharpe "
+        "ratio (sample std) of its net returns under the package's default `LossSpec` (long/short, 5 bps "
+        "per unit traded, equal-risk allocation), as `stratopt.evaluate` computes it. Budgets are CPU "
+        "seconds of the one thread a tool runs on (the wall time it would take on an idle core): the "
+        "machine was shared, and CPU time does not count the time other processes held the cores.\n\n"
+        "**Findings**\n\n" + report.findings(table, summary, scaling) + "\n\n" + WHY + "\n"
+    )
+    if skip:
+        head += f"\nLeft out of this run: {', '.join(skip)}.\n"
+    report.write_readme(args.out / "README.md", head + "\n" + "\n".join(sections))
+    print(f"peer benchmark done in {elapsed / 60:.1f} min; README section, results and figures in {args.out}")
+    return 0
