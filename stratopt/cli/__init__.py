@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from stratopt.cli import _compare_lr, _credit, _data, _fit, _gradient_flow, _landscape, _show, _walk_forward
+from stratopt.cli import _compare, _compare_lr, _credit, _data, _fit, _gradient_flow, _landscape, _show, _walk_forward
 from stratopt.cli import _run as _run_command
 from stratopt.cli._common import check_outputs
 from stratopt.cli._data import add_source_arguments, load_from_args
@@ -33,6 +33,7 @@ __all__ = ["add_source_arguments", "build_parser", "load_from_args", "main"]
 # The subcommand modules, in the order `stratopt --help` lists them.
 _COMMANDS: tuple[ModuleType, ...] = (
     _walk_forward,
+    _compare,
     _fit,
     _run_command,
     _show,

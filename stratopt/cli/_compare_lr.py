@@ -15,13 +15,17 @@ from stratopt.cli._common import (
     save_figure,
 )
 from stratopt.cli._data import add_source_arguments
-from stratopt.cli._options import add_loss_arguments, add_training_arguments, loss_from_args, training_settings
+from stratopt.cli._options import (
+    OPTIMIZERS,
+    add_loss_arguments,
+    add_training_arguments,
+    loss_from_args,
+    training_settings,
+)
 from stratopt.errors import ConfigError
 
-__all__ = ["DEFAULT_LRS", "DEFAULT_TICKER", "parse_floats", "register", "run"]
+__all__ = ["DEFAULT_LRS", "parse_floats", "register", "run"]
 
-#: The bundled data are 20 stocks; one keeps the comparison quick.
-DEFAULT_TICKER = "AAPL"
 DEFAULT_LRS = "1e-4,1e-3,1e-2,1e-1,1"
 #: Where the comparison's training differs from ``stratopt fit`` (compare_learning_rates' defaults).
 COMPARE_DEFAULTS: dict[str, Any] = {"optimizer": "sgd", "epochs": 300, "temperature": "0.5", "select": "last"}
@@ -37,11 +41,17 @@ def register(subparsers: Any) -> None:
         help="compare learning rates: verdict, speed and final Sharpe per rate",
         description="Train the same rule from the same start at each learning rate and print, per "
         "rate, a verdict (good, too_slow, oscillating, diverged), the steps to 95% of the way to the "
-        "best loss of all runs and the final soft and hard Sharpe ratios on train and validation days.",
+        "best loss of all runs and the final soft and hard Sharpe ratios on train and validation days. "
+        "--optimizers compares several optimisers in the same table and figure.",
     )
-    add_source_arguments(parser, default_tickers=DEFAULT_TICKER)
+    add_source_arguments(parser)
     group = parser.add_argument_group("learning rates")
     group.add_argument("--lrs", default=DEFAULT_LRS, metavar="LIST", help="comma-separated learning rates")
+    group.add_argument(
+        "--optimizers",
+        metavar="LIST",
+        help="comma-separated optimisers to compare at every rate, e.g. sgd,momentum,adam (default: --optimizer alone)",
+    )
     group.add_argument(
         "--seeds",
         default="0",
@@ -80,6 +90,16 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
+def _optimizers(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown or not names:
+        raise ConfigError(f"--optimizers {text!r}: use a comma-separated subset of {list(OPTIMIZERS)}")
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
     from stratopt.analysis import compare_learning_rates, lr_range_test
     from stratopt.rules._registry import make_rule
@@ -87,12 +107,17 @@ def run(args: argparse.Namespace) -> int:
     lrs = parse_floats(args.lrs, option="--lrs")
     seeds = _seeds(args.seeds)
     rule = make_rule(args.rule, seed=seeds[0])
-    settings = {"loss": loss_from_args(args), **training_settings(args), "progress": False}
+    settings = {"loss": loss_from_args(args), **training_settings(args)}
+    optimizers = _optimizers(args.optimizers)
+    if optimizers:
+        settings.pop("optimizer")
     prices = load_data(args)
-    result = compare_learning_rates(rule, prices, lrs, seeds=seeds, **settings)
+    result = compare_learning_rates(rule, prices, lrs, seeds=seeds, optimizers=optimizers, **settings)
     if not (args.range_test or args.range_plot):
         return finish(args, result)
     range_settings = {k: v for k, v in settings.items() if k not in _NOT_FOR_RANGE_TEST}
+    if optimizers:  # the range test runs one optimiser: the first compared
+        range_settings["optimizer"] = optimizers[0]
     test = lr_range_test(rule, prices, lr_min=min(lrs) / 10, lr_max=max(lrs) * 10, **range_settings)
     if args.range_plot:
         save_figure(test.plot(), args.range_plot)

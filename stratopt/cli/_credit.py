@@ -83,7 +83,12 @@ def run(args: argparse.Namespace) -> int:
     prices = load_data(args)
     fitted = tuner.fit(prices) if tuner is not None else None
     credit = credit_assignment(
-        fitted.rule if fitted else rule, prices, loss=loss, temperature=args.temperature, top=args.top
+        fitted.rule if fitted else rule,
+        prices,
+        loss=loss,
+        temperature=args.temperature,
+        top=args.top,
+        progress=False if args.quiet else None,
     )
     text = credit.summary(rows=args.top)
     if fitted is not None:

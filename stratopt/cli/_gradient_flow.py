@@ -75,5 +75,6 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         temperature=args.temperature,
         loss=loss,
+        progress=False if args.quiet else None,
     )
     return finish(args, sweep)

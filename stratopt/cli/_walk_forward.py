@@ -15,7 +15,7 @@ from stratopt.cli._options import (
     tuner_from_args,
 )
 
-__all__ = ["register", "run"]
+__all__ = ["WALK_FORWARD_DEFAULTS", "add_split_arguments", "register", "run", "splitter_from_args"]
 
 #: Where walk-forward's training differs from ``stratopt fit``: four starts per fold, 100
 #: epochs, reproducible, and the whole train window trains (no validation hold-out).
@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
         "backtest overfitting. Test windows use the same loss options as training.",
     )
     add_source_arguments(parser)
-    _add_split_arguments(parser)
+    add_split_arguments(parser)
     add_loss_arguments(parser)
     # The main job trades stocks long/flat: on the development years (folds testing 1995-2010)
     # it beat long/short in every seed, 0.84 against 0.52 out-of-sample Sharpe
@@ -53,7 +53,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
+def add_split_arguments(parser: argparse.ArgumentParser, *, n_trials: bool = True) -> None:
+    """The fold layout (read back with :func:`splitter_from_args`) and walk-forward options;
+    ``--n-trials`` only where the user, not the command, knows the configurations compared."""
     group = parser.add_argument_group("folds")
     group.add_argument("--train", default="5Y", help="train window: trading days, or a span such as 5Y, 18M, 26W")
     group.add_argument("--test", default="1Y", help="test window, as --train")
@@ -90,6 +92,8 @@ def _add_split_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="W",
         help="training penalty on the squared distance from the rule as given (untuned)",
     )
+    if not n_trials:
+        return
     group.add_argument(
         "--n-trials",
         type=int,
@@ -104,11 +108,11 @@ def _size(text: str | None) -> int | str | None:
     return int(text) if text.strip().isdigit() else text
 
 
-def run(args: argparse.Namespace) -> int:
-    from stratopt.model_selection import WalkForward, walk_forward
+def splitter_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~stratopt.model_selection.WalkForward` of the fold options."""
+    from stratopt.model_selection import WalkForward
 
-    tuner = tuner_from_args(args, rule_from_args(args), loss_from_args(args))
-    splitter = WalkForward(
+    return WalkForward(
         _size(args.train),
         _size(args.test),
         step=_size(args.step),
@@ -117,10 +121,16 @@ def run(args: argparse.Namespace) -> int:
         embargo=args.embargo,
         reduce_test=True,
     )
+
+
+def run(args: argparse.Namespace) -> int:
+    from stratopt.model_selection import walk_forward
+
+    tuner = tuner_from_args(args, rule_from_args(args), loss_from_args(args))
     result = walk_forward(
         tuner,
         load_data(args),
-        splitter,
+        splitter_from_args(args),
         warm_start=args.warm_start,
         ensemble=args.ensemble,
         drift_penalty=args.drift_penalty,
