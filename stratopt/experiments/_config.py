@@ -349,6 +349,13 @@ def _validate(config: ExperimentConfig, sections: Mapping[str, Callable[[], dict
     rule = config.make_rule()
     seed = {"seed": _DEFAULT_SEED}
     _each(lambda kw: Tuner(rule, loss=loss, **{**seed, **kw}), config.training, "training")
+    if "device" in config.training:  # otherwise refused only when the fit starts
+        import torch
+
+        try:
+            torch.device(config.training["device"])
+        except (RuntimeError, ValueError) as exc:
+            keyed_error(exc, "training.device")
     if config.walk_forward is not None:
         _check_walk_forward(config, config.make_tuner())
     elif config.execution != ExecutionConfig():

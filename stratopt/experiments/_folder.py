@@ -148,13 +148,15 @@ class Run(Result):
         """Each fold's fitted rule, rebuilt from its JSON (:func:`~stratopt.rules._registry.rule_from_record`)."""
         from stratopt.rules._registry import rule_from_record
 
-        return [rule_from_record(r["rule"], r["params"]) for r in self.fold_records()]
+        return [_named_only(rule_from_record(r["rule"], r["params"])) for r in self.fold_records()]
 
     def fit_result(self) -> FitResult:
         """The fit of a ``[fit]`` run, loaded with :meth:`FitResult.load <stratopt.FitResult.load>`."""
         from stratopt.training import FitResult
 
-        return FitResult.load(self._read("fit"))
+        result = FitResult.load(self._read("fit"))
+        _named_only(result.rule)
+        return result
 
     def summary(self) -> str:
         """Who ran what, when and on which data, then the result's summary."""
@@ -188,6 +190,18 @@ class Run(Result):
     def to_dict(self) -> dict[str, Any]:
         """The manifest, with the folder's path."""
         return {"path": str(self.path), **self.manifest}
+
+
+def _named_only(rule: Rule) -> Rule:
+    """``rule``, unless it has weights beyond its named parameters: those are not saved in a
+    run folder, and a rule rebuilt without them would trade differently from the fitted one."""
+    n_named = sum(1 for _ in rule.named_specs())
+    if sum(p.numel() for p in rule.parameters()) > n_named:
+        raise ConfigError(
+            f"{type(rule).__name__} has unstructured weights (a neural policy's) that a run folder does not "
+            "save; only rules whose parameters are all named can be rebuilt from it"
+        )
+    return rule
 
 
 def read_run(path: str | Path) -> Run:

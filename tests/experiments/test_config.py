@@ -283,3 +283,7 @@ def test_docstring_example_keys_cover_every_section() -> None:
     """The documented example shows every table a file can hold."""
     tables = set(re.findall(r"^\[(\w+)\]", documented_config(), flags=re.M))
     assert tables == {"data", "rule", "loss", "training", "walk_forward", "execution"}
+
+
+def test_bad_device_is_refused_before_the_fit() -> None:
+    refused('[training]\ndevice = "gpu0"\n[fit]\n', r"^training\.device: .*'gpu0'")

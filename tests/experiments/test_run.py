@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 import stratopt
-from stratopt.errors import ConfigError
+from stratopt.errors import ConfigError, StratoptWarning
 from stratopt.experiments import Run, prices_sha256, read_run, run_experiment
 from stratopt.model_selection import WalkForward
 from stratopt.training import FitResult
@@ -202,3 +203,15 @@ def test_read_run_refuses_other_folders(tmp_path: Path) -> None:
         read_run(tmp_path)
     with pytest.raises(ConfigError, match="is not a folder"):
         read_run(tmp_path / "missing")
+
+
+def test_a_neural_policy_is_not_rebuilt_without_its_weights(tmp_path: Path) -> None:
+    """A run folder saves named parameters only: rebuilding an MLP would silently give other weights."""
+    text = '[data]\ntickers = ["AAPL"]\nstart = "2006-01-01"\nend = "2007-12-31"\n[rule]\nname = "mlp"\n'
+    text += "[training]\nepochs = 1\nn_starts = 1\n[fit]\nbacktest = false\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StratoptWarning)
+        run = run_experiment(write(tmp_path, "mlp", text), tmp_path / "run", progress=False)
+    assert (run.path / "fit.json").is_file() and not (run.path / "figures" / "backtest.png").exists()
+    with pytest.raises(ConfigError, match="MLPPolicy has unstructured weights"):
+        run.fit_result()
