@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from stratopt.cli._common import (
     Report,
@@ -23,6 +23,9 @@ from stratopt.cli._options import (
     training_settings,
 )
 from stratopt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stratopt.training._optim import OptimizerName
 
 __all__ = ["DEFAULT_LRS", "parse_floats", "register", "run"]
 
@@ -90,14 +93,14 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
-def _optimizers(text: str | None) -> list[str] | None:
+def _optimizers(text: str | None) -> list[OptimizerName] | None:
     if text is None:
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in OPTIMIZERS]
     if unknown or not names:
         raise ConfigError(f"--optimizers {text!r}: use a comma-separated subset of {list(OPTIMIZERS)}")
-    return names
+    return cast("list[OptimizerName]", names)
 
 
 def run(args: argparse.Namespace) -> int:
