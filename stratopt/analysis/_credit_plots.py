@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from stratopt.plotting import new_figure
 
@@ -20,13 +21,16 @@ __all__ = ["align_zeros", "plot_credit"]
 def align_zeros(*axes: Axes) -> None:
     """Widen the y-limits of ``axes`` (twins sharing a panel) so that 0 sits at the same height
     on all of them and every limit still holds its data: two scales on one panel read as one
-    only when their zero lines coincide."""
+    only when their zero lines coincide. The common height of zero is the one that leaves the
+    worst-filled axis the most of its height (an all-negative running sum beside daily values
+    of both signs puts zero near the top, but not so near that the daily values flatten)."""
     lims = [ax.get_ylim() for ax in axes]
-    below = [max(-lo, 0.0) for lo, _ in lims]
-    above = [max(hi, 0.0) for _, hi in lims]
-    # the share of the height below zero: the largest any axis needs, kept off the very edges
-    share = min(max([b / (b + a) for b, a in zip(below, above) if b + a > 0] + [0.0]), 0.95)
-    share = max(share, 0.05)
+    below = np.array([max(-lo, 0.0) for lo, _ in lims])
+    above = np.array([max(hi, 0.0) for _, hi in lims])
+    shares = np.linspace(0.05, 0.95, 91)[:, None]  # candidate heights of zero, as a fraction
+    spans = np.maximum(below / shares, above / (1.0 - shares))
+    fill = np.where(spans > 0, (below + above) / np.where(spans > 0, spans, 1.0), 1.0)
+    share = float(shares[np.argmax(fill.min(axis=1)), 0])
     for ax, b, a in zip(axes, below, above):
         span = max(b / share, a / (1.0 - share)) or 1.0
         ax.set_ylim(-share * span, (1.0 - share) * span)
@@ -61,6 +65,7 @@ def plot_credit(result: CreditResult, *, label: int = 3) -> Figure:
     ax_bar.set_yticks(np.arange(k), names)
     ax_bar.invert_yaxis()
     ax_bar.axvline(0.0, color="0.3", lw=0.8)
+    ax_bar.xaxis.set_major_locator(MaxNLocator(4))
     ax_bar.set(title=f"sensitivity: change of {result.objective} for +1%", xlabel=result.objective)
 
     first = None
