@@ -166,6 +166,9 @@ class FitResult(Result):
             {
                 "rule": type(self.rule).__name__,
                 "params": self.params,
+                # every weight as trained, for rules whose state is more than their named
+                # parameters (a neural policy's layers): load() restores it exactly
+                "state": {k: v.detach().cpu().tolist() for k, v in self.rule.state_dict().items()},
                 "status": self.status,
                 "diverged_at": self.diverged_at,
                 "best_start": self.best_start,
@@ -196,6 +199,8 @@ class FitResult(Result):
         try:
             record = json.loads(Path(path).read_text())
             rule = rule_from_record(record["rule"], record["params"])
+            if "state" in record:
+                _restore_state(rule, record["state"], path)
             history = pd.DataFrame(record["history"]).set_index("epoch").astype(float, errors="ignore")
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path} is not a saved stratopt fit ({exc}); write one with FitResult.save") from exc
@@ -230,3 +235,16 @@ def _version() -> str:
     from stratopt import __version__
 
     return __version__
+
+
+def _restore_state(rule: Any, state: dict[str, Any], path: str | Path) -> None:
+    """Load the saved weights into ``rule`` (rebuilt from its defaults), refusing a mismatch."""
+    current = rule.state_dict()
+    if set(state) != set(current) or any(
+        tuple(torch.as_tensor(v).shape) != tuple(current[k].shape) for k, v in state.items()
+    ):
+        raise ConfigError(
+            f"{path}: the saved weights of {type(rule).__name__} do not fit the rule rebuilt from its "
+            "defaults (another architecture); rebuild the rule as it was trained and call load_state_dict"
+        )
+    rule.load_state_dict({k: torch.as_tensor(v, dtype=current[k].dtype) for k, v in state.items()})

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+import stratopt
 from stratopt.errors import ConfigError
 from stratopt.rules import MACrossover
 from stratopt.training import (
@@ -141,3 +143,16 @@ def test_anchors_pull_the_fit_towards_their_rule(three_stocks: pd.DataFrame) -> 
     pulled = fit(MACrossover(40, 200), three_stocks, anchors=((anchor, 50.0),), **kw)
     assert pulled.history["loss"].iloc[0] > free.history["loss"].iloc[0]  # the penalty is in the loss
     assert abs(pulled.params["fast"] - 5) < abs(free.params["fast"] - 5)
+
+
+def test_saved_neural_policy_loads_with_its_trained_weights(tmp_path: Path) -> None:
+    """A policy's layer weights are not named parameters: the saved state restores them, so the
+    loaded rule trades exactly as the fitted one (its defaults would trade differently)."""
+    from stratopt.rules import MLPPolicy
+
+    prices = stratopt.load_prices("sp500", tickers="AAPL,XOM", start="2005", end="2008")
+    res = stratopt.fit(MLPPolicy(), prices, epochs=3, n_starts=1, screen=0, seed=0)
+    back = FitResult.load(res.save(tmp_path / "fit.json"))
+    fitted = stratopt.backtest(res.rule, prices).returns
+    np.testing.assert_array_equal(stratopt.backtest(back.rule, prices).returns, fitted)
+    assert not np.array_equal(stratopt.backtest(MLPPolicy(), prices).returns, fitted)
