@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -78,6 +79,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip", nargs="*", default=[], help="tools to leave out")
     p.add_argument("--jobs", type=int, default=2, help="worker processes (0: run in this process)")
     p.add_argument("--out", type=Path, default=HERE, help="folder holding README.md, results/ and figures/")
+    p.add_argument("--report-only", action="store_true", help="redraw charts and README from results/")
     p.add_argument("--fit", default="{}", help=argparse.SUPPRESS)  # fit settings (quick mode shrinks the fit)
     args = p.parse_args(argv)
     if args.quick:
@@ -99,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.peers.scaling import run_scaling
 
     args = parse(argv)
+    results_dir = args.out / "results"
+    if args.report_only:
+        render(args.out)
+        return 0
     fit_settings = ast.literal_eval(args.fit)
     missing = [t for t in PEERS if importlib.util.find_spec(MODULES[t]) is None]
     skip = tuple(sorted(set(args.skip) | set(missing)))
@@ -106,15 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not installed, left out: {', '.join(missing)} (pip install -e '.[peers]')", file=sys.stderr)
     names = [p.name for p in problems(args.assets)]
     chosen = [n for n in names if not args.problems or n in args.problems]
-    results_dir, figures = args.out / "results", args.out / "figures"
     results_dir.mkdir(parents=True, exist_ok=True)
-    figures.mkdir(parents=True, exist_ok=True)
     started, t0 = dt.datetime.now(), time.perf_counter()
     budgets = sorted(args.budgets)
     long_seeds = len(args.seeds) if args.long_seeds is None else args.long_seeds
     second = sorted(b for b in budgets if b < budgets[-1])[-1] if len(budgets) > 1 else budgets[-1]
-    sections: list[str] = []
-    table = summary = scaling = None
     if "budgets" in args.parts:
         tasks = [
             BudgetTask(
@@ -135,37 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         tasks.sort(
             key=lambda t: (not t.deterministic, -t.max_budget * (3 if t.problem in ("blend", "per-asset") else 1))
         )
-        results = _pool_map(run_budget_task, tasks, args.jobs)
-        table, traces = readings(results, budgets)
-        target_budget = 4.0 if 4.0 in budgets else second
-        ttt = time_to_target(table, traces, target_budget)
+        table, traces = readings(_pool_map(run_budget_task, tasks, args.jobs), budgets)
+        ttt = time_to_target(table, traces, 4.0 if 4.0 in budgets else second)
         table.to_csv(results_dir / "peers_budgets.csv", index=False)
         traces.to_csv(results_dir / "peers_traces.csv", index=False)
         ttt.to_csv(results_dir / "peers_time_to_target.csv", index=False)
-        report.budget_chart(table, traces, figures / "peers_budgets.png")
-        units = table.groupby("problem")["unit_s"].median()
-        sections.append(
-            "### 1. Best in-sample Sharpe at equal CPU budgets\n\n"
-            f"Universe: the first {args.assets} bundled stocks; in sample {args.in_sample[0]} to "
-            f"{args.in_sample[1]} (each rule's warm-up before it), out of sample (`OOS`) from {args.oos_start}. "
-            f"Seeds {', '.join(map(str, args.seeds))}"
-            + (
-                f"; the largest budget ran for the first {long_seeds} seed(s) only"
-                if long_seeds < len(args.seeds)
-                else ""
-            )
-            + ". Cells: median over seeds (range in brackets); bold: the best median at that budget. "
-            "The budget unit `1x` is the CPU time of stratopt's default fit on that problem and seed "
-            "(median: " + ", ".join(f"{p} {units[p]:.1f} s" for p in chosen if p in units) + "); "
-            "stratopt's larger budgets are independent restarts. `time to target`: CPU time, in units of "
-            f"`1x`, to reach the best in-sample Sharpe any tool had at {target_budget:g}x. "
-            "`peak MB`: the largest rise of the resident set during one step of the tool. "
-            "The grids (package grid, vectorbt, backtesting.py) are deterministic: one run, read against "
-            "every seed's budget. vectorbt and backtesting.py run only on the 2-parameter crossover, where a "
-            "grid of their own fits; on the other problems they do not apply.\n\n"
-            + report.budget_table(table, ttt, budgets)
-            + "\n\n![best in-sample Sharpe against CPU budget](figures/peers_budgets.png)\n"
-        )
     if "oos" in args.parts:
         ftasks = [
             t
@@ -173,14 +149,79 @@ def main(argv: list[str] | None = None) -> int:
             if name in chosen
             for t in fold_tasks(name, *args.folds, args.seeds[0], args.assets, fit_settings, skip)
         ]
-        fold_results = _pool_map(run_fold_task, ftasks, args.jobs)
-        summary = summarise(fold_results)
-        summary.to_csv(results_dir / "peers_oos.csv", index=False)
+        summarise(_pool_map(run_fold_task, ftasks, args.jobs)).to_csv(results_dir / "peers_oos.csv", index=False)
+    if "scaling" in args.parts:
+        scaling = run_scaling(args.scaling_days, args.scaling_assets, fit_settings=fit_settings)
+        scaling.to_csv(results_dir / "peers_scaling.csv", index=False)
+    elapsed = time.perf_counter() - t0
+    meta = {
+        "started": f"{started:%Y-%m-%d}",
+        "elapsed_min": round(elapsed / 60, 1),
+        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": report.machine(),
+        "jobs": args.jobs,
+        "parts": list(args.parts),
+        "problems": chosen,
+        "assets": args.assets,
+        "in_sample": list(args.in_sample),
+        "oos_start": args.oos_start,
+        "seeds": list(args.seeds),
+        "long_seeds": long_seeds,
+        "budgets": budgets,
+        "target_budget": 4.0 if 4.0 in budgets else second,
+        "folds": list(args.folds),
+        "skip": list(skip),
+    }
+    (results_dir / "peers_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    render(args.out)
+    print(f"peer benchmark done in {elapsed / 60:.1f} min; README section, results and figures in {args.out}")
+    return 0
+
+
+def render(out: Path) -> None:
+    """Charts and the README section from the results of the last run (``results/``)."""
+    import pandas as pd
+
+    from benchmarks.peers import report
+
+    results, figures = out / "results", out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    meta = json.loads((results / "peers_meta.json").read_text())
+    sections: list[str] = []
+    table = summary = scaling = None
+    if "budgets" in meta["parts"]:
+        table = pd.read_csv(results / "peers_budgets.csv")
+        traces = pd.read_csv(results / "peers_traces.csv")
+        ttt = pd.read_csv(results / "peers_time_to_target.csv")
+        report.budget_chart(table, traces, figures / "peers_budgets.png")
+        units = table.groupby("problem")["unit_s"].median()
+        seeds, long_seeds = meta["seeds"], meta["long_seeds"]
+        sections.append(
+            "### 1. Best in-sample Sharpe at equal CPU budgets\n\n"
+            f"Universe: the first {meta['assets']} bundled stocks; in sample {meta['in_sample'][0]} to "
+            f"{meta['in_sample'][1]} (each rule's warm-up before it), out of sample (`OOS`) from "
+            f"{meta['oos_start']}. Seeds {', '.join(map(str, seeds))}"
+            + (f"; the largest budget ran for the first {long_seeds} seed(s) only" if long_seeds < len(seeds) else "")
+            + ". Cells: median over seeds (range in brackets); bold: the best median at that budget. "
+            "The budget unit `1x` is the CPU time of stratopt's default fit on that problem and seed "
+            "(median: " + ", ".join(f"{p} {units[p]:.1f} s" for p in meta["problems"] if p in units) + "); "
+            "stratopt's larger budgets are independent restarts. `time to target`: CPU time, in units of "
+            f"`1x`, to reach the best in-sample Sharpe any tool had at {meta['target_budget']:g}x. "
+            "`peak MB`: the largest rise of the resident set during one step of the tool. "
+            "The grids (package grid, vectorbt, backtesting.py) are deterministic: one run, read against "
+            "every seed's budget. vectorbt and backtesting.py run only on the 2-parameter crossover, where a "
+            "grid of their own fits; on the other problems they do not apply.\n\n"
+            + report.budget_table(table, ttt, meta["budgets"])
+            + "\n\n![best in-sample Sharpe against CPU budget](figures/peers_budgets.png)\n"
+        )
+    if "oos" in meta["parts"]:
+        summary = pd.read_csv(results / "peers_oos.csv")
         report.oos_chart(summary, figures / "peers_oos.png")
+        folds = meta["folds"]
         sections.append(
             "### 2. Out of sample: the same walk-forward folds for every tool\n\n"
-            f"`WalkForward({args.folds[0]!r}, {args.folds[1]!r})` on the same universe, folds testing from "
-            f"{args.folds[2]}; on each fold every tool gets the CPU time of stratopt's default fit there "
+            f"`WalkForward({folds[0]!r}, {folds[1]!r})` on the same universe, folds testing from "
+            f"{folds[2]}; on each fold every tool gets the CPU time of stratopt's default fit there "
             "(1x) on the train window and its choice trades the hard rule on the test window. "
             "DSR: the stitched series' deflated Sharpe ratio after comparing the tools (N = number of tools, "
             "V = the variance of their out-of-sample Sharpe ratios). PBO: CSCV over the test returns of each "
@@ -188,9 +229,8 @@ def main(argv: list[str] | None = None) -> int:
             + report.oos_table(summary)
             + "\n\n![stitched out-of-sample Sharpe per tool](figures/peers_oos.png)\n"
         )
-    if "scaling" in args.parts:
-        scaling = run_scaling(args.scaling_days, args.scaling_assets, fit_settings=fit_settings)
-        scaling.to_csv(results_dir / "peers_scaling.csv", index=False)
+    if "scaling" in meta["parts"]:
+        scaling = pd.read_csv(results / "peers_scaling.csv")
         report.scaling_chart(scaling, figures / "peers_scaling.png")
         sections.append(
             "### 3. Cost against days and assets\n\n"
@@ -201,13 +241,13 @@ def main(argv: list[str] | None = None) -> int:
             + report.scaling_table(scaling)
             + "\n\n![cost against days and assets](figures/peers_scaling.png)\n"
         )
-    elapsed = time.perf_counter() - t0
     head = (
         "## Peers: where gradients win (generated by `python -m benchmarks`)\n\n"
         'Regenerated by `python -m benchmarks` (peers from the `peers` extra: `pip install -e ".[peers]"`); '
-        "everything between the `peers` markers is rewritten by it, the rest of this file is not. "
-        f"Run {started:%Y-%m-%d} on {report.machine()}; {args.jobs} worker process(es), one thread each; "
-        f"{elapsed / 60:.0f} min wall. Command: `python -m benchmarks {' '.join(argv if argv is not None else sys.argv[1:])}`.\n\n"
+        "everything between the `peers` markers is rewritten by it, the rest of this file is not "
+        "(`python -m benchmarks --report-only` redraws it from `results/`). "
+        f"Run {meta['started']} on {meta['machine']}; {meta['jobs']} worker process(es), one thread each; "
+        f"{meta['elapsed_min']:.0f} min wall. Command: `{meta['command']}`.\n\n"
         "Every tool's chosen parameters are scored by one evaluator: the hard rule's annualised Sharpe "
         "ratio (sample std) of its net returns under the package's default `LossSpec` (long/short, 5 bps "
         "per unit traded, equal-risk allocation), as `stratopt.evaluate` computes it. Budgets are CPU "
@@ -215,8 +255,6 @@ def main(argv: list[str] | None = None) -> int:
         "machine was shared, and CPU time does not count the time other processes held the cores.\n\n"
         "**Findings**\n\n" + report.findings(table, summary, scaling) + "\n\n" + WHY + "\n"
     )
-    if skip:
-        head += f"\nLeft out of this run: {', '.join(skip)}.\n"
-    report.write_readme(args.out / "README.md", head + "\n" + "\n".join(sections))
-    print(f"peer benchmark done in {elapsed / 60:.1f} min; README section, results and figures in {args.out}")
-    return 0
+    if meta["skip"]:
+        head += f"\nLeft out of this run: {', '.join(meta['skip'])}.\n"
+    report.write_readme(out / "README.md", head + "\n" + "\n".join(sections))

@@ -36,6 +36,10 @@ def test_readme_section_is_regenerated_between_markers_and_the_rest_kept(run):
     for figure in ("peers_budgets.png", "peers_oos.png", "peers_scaling.png"):
         assert f"figures/{figure}" in section
         assert (run / "figures" / figure).stat().st_size > 10_000
+    # the section is redrawn from the saved results alone
+    (run / "README.md").write_text(HAND_WRITTEN)
+    assert main(["--report-only", "--out", str(run)]) == 0
+    assert (run / "README.md").read_text() == text
     # a second run rewrites the section in place instead of adding another
     main(["--quick", "--jobs", "0", "--out", str(run), "--parts", "scaling", "--problems", "crossover"])
     again = (run / "README.md").read_text()
