@@ -9,7 +9,7 @@ import pytest
 
 from stratopt.cli import main
 
-FAST = ["--start", "2004-01-01", "--end", "2009-12-31", "--epochs", "15"]
+FAST = ["--tickers", "AAPL", "--start", "2004-01-01", "--end", "2009-12-31", "--epochs", "15"]
 
 
 def test_compare_lr_prints_a_table_and_writes_json_and_figures(
@@ -25,7 +25,7 @@ def test_compare_lr_prints_a_table_and_writes_json_and_figures(
     assert "LR range test" in text and "suggested lr" in text
     record = json.loads(out.read_text())
     assert set(record) >= {"config", "best_loss", "recommended_lr", "thresholds", "runs", "range_test"}
-    assert record["config"]["tickers"] == ["AAPL"]  # one bundled stock by default
+    assert record["config"]["tickers"] == ["AAPL"]
     assert [r["lr"] for r in record["runs"]] == [1e-6, 1.0, 1e3]
     assert set(record["runs"][0]) >= {
         "verdict",

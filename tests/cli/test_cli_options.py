@@ -27,6 +27,7 @@ TINY = ["--tickers", "AAPL", "--start", "2004-01-01", "--end", "2006-12-31"]
 # Commands and enough arguments for each to run quickly (only used with bad output paths here).
 COMMANDS = {
     "fit": ["--epochs", "1"],
+    "compare": ["--rules", "crossover,rsi", "--epochs", "1", "--train", "250", "--test", "125"],
     "walk-forward": ["--epochs", "1", "--train", "250", "--test", "125"],
     "compare-lr": ["--epochs", "2", "--lrs", "0.1"],
     "landscape": ["--grid", "3"],
@@ -52,20 +53,26 @@ def test_every_command_help_works_and_states_every_default(command: str, capsys:
     formatter = HelpFormatter(prog=parser.prog)
     for action in parser._actions:
         is_flag = isinstance(action.default, bool) or action.default is argparse.SUPPRESS
-        if is_flag or isinstance(action, argparse._HelpAction):
-            continue
-        assert "default" in formatter._expand_help(action), f"{command} {action.option_strings} hides its default"
+        if is_flag or action.required or isinstance(action, argparse._HelpAction):
+            continue  # a required argument has no default to state
+        shown = formatter._expand_help(action)
+        assert action.help, f"{command} {action.option_strings} has no help"
+        assert "default" in shown, f"{command} {action.option_strings} hides its default"
+        if action.default is not None:  # the value itself, as it reads on the command line
+            assert f"(default: {action.default})" in shown, f"{command} {action.option_strings}: {shown!r}"
 
 
-def test_every_training_command_states_its_default_data(capsys: pytest.CaptureFixture[str]) -> None:
-    helps = {}
-    for command in ("fit", "walk-forward", "credit", "gradient-flow", "compare-lr", "landscape"):
+DATA_COMMANDS = ("fit", "walk-forward", "compare", "credit", "gradient-flow", "compare-lr", "landscape")
+
+
+def test_every_command_reads_the_same_default_data(capsys: pytest.CaptureFixture[str]) -> None:
+    """One default everywhere, so that a landscape or a rate comparison explains the data a fit
+    or a walk-forward ran on: the whole bundled sp500."""
+    for command in DATA_COMMANDS:
         main([command, "--help"])
-        helps[command] = " ".join(capsys.readouterr().out.split())
-    for command in ("fit", "walk-forward", "credit", "gradient-flow"):
-        assert "(default: sp500, all its stocks)" in helps[command]
-    for command in ("compare-lr", "landscape"):
-        assert "(default: sp500, AAPL only)" in helps[command]
+        assert "(default: sp500, all its stocks)" in " ".join(capsys.readouterr().out.split()), command
+        args = build_parser().parse_args([command])
+        assert (args.source, args.tickers, args.default_tickers, args.start, args.end) == ([], None, None, None, None)
 
 
 _HEAVY = ("torch", "pandas", "numpy", "matplotlib", "scipy")
