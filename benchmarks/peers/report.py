@@ -216,29 +216,25 @@ def oos_chart(summary: pd.DataFrame, path: Path) -> None:
 
 
 def scaling_chart(frame: pd.DataFrame, path: Path) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, axis in zip(axes, ("days", "assets")):
+    """CPU seconds (top) and peak extra memory (bottom) against days and against assets."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex="col")
+    colors = {"stratopt fit (default)": COLORS["stratopt fit"], "256 evaluations (batched)": COLORS["random search"]}
+    for col, axis in enumerate(("days", "assets")):
         block = frame[frame["axis"] == axis]
-        for tool, s in block.groupby("tool"):
-            ax.plot(s["size"], s["cpu_s"], marker="o", label=f"{tool}: CPU s")
-            ax.plot(s["size"], s["peak_mb"].clip(lower=1) / 100, marker="x", ls=":", label=f"{tool}: peak MB / 100")
-        real = block[~block["synthetic"]]["size"].max()
-        if block["synthetic"].any():
-            ax.axvspan(real, block["size"].max(), color="0.9", zorder=0)
-            ax.text(
-                block["size"].max(),
-                ax.get_ylim()[0] if ax.get_ylim()[0] > 0 else 0.01,
-                "synthetic ",
-                ha="right",
-                va="bottom",
-                fontsize=8,
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("days (1 stock)" if axis == "days" else "assets (1,000 days)")
-        ax.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel("CPU seconds / peak MB / 100")
-    axes[1].legend(fontsize=7)
+        for row, (metric, label) in enumerate((("cpu_s", "CPU seconds"), ("peak_mb", "peak extra MB"))):
+            ax = axes[row][col]
+            for tool, s in block.groupby("tool"):
+                ax.plot(s["size"], s[metric].clip(lower=0.01), marker="o", color=colors.get(tool), label=tool)
+            if block["synthetic"].any():
+                real = block[~block["synthetic"]]["size"].max()
+                ax.axvspan(real, block["size"].max(), color="0.92", zorder=0, label="synthetic prices")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3, which="both")
+            if col == 0:
+                ax.set_ylabel(label)
+        axes[1][col].set_xlabel("days (1 stock)" if axis == "days" else "assets (1,000 days)")
+    axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

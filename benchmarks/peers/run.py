@@ -54,6 +54,13 @@ def _pool_map(func: Callable[[Any], Any], tasks: Iterable[Any], jobs: int) -> li
         return list(ex.map(func, tasks))
 
 
+def _scaling(job: tuple[list[int], list[int], dict[str, Any]]) -> Any:
+    from benchmarks.peers.scaling import run_scaling
+
+    days, assets, fit_settings = job
+    return run_scaling(days, assets, fit_settings=fit_settings)
+
+
 def _init_worker() -> None:
     import torch
 
@@ -98,7 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.peers.budgets import BudgetTask, readings, run_budget_task, time_to_target
     from benchmarks.peers.oos import fold_tasks, run_fold_task, summarise
     from benchmarks.peers.problems import problems
-    from benchmarks.peers.scaling import run_scaling
 
     args = parse(argv)
     results_dir = args.out / "results"
@@ -151,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
         summarise(_pool_map(run_fold_task, ftasks, args.jobs)).to_csv(results_dir / "peers_oos.csv", index=False)
     if "scaling" in args.parts:
-        scaling = run_scaling(args.scaling_days, args.scaling_assets, fit_settings=fit_settings)
+        job = (args.scaling_days, args.scaling_assets, fit_settings)
+        scaling = _pool_map(_scaling, [job], min(args.jobs, 1))[0]  # a worker: fresh memory, fixed mmap threshold
         scaling.to_csv(results_dir / "peers_scaling.csv", index=False)
     elapsed = time.perf_counter() - t0
     meta = {
