@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from stratopt._json import jsonable
 from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
 from stratopt.analysis._common import check_rule, no_axes, resolve_loss
+from stratopt.analysis._lr_checks import check_fit_kwargs, check_lrs, check_optimizers, check_seeds
 from stratopt.analysis._lr_runs import Run, can_vectorize, run_fits
 from stratopt.analysis._lr_verdicts import (
     BLOWUP_PROGRESS,
@@ -42,7 +43,6 @@ from stratopt.analysis._lr_verdicts import (
 from stratopt.errors import ConfigError, DiagnosticWarning
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
-from stratopt.training import Tuner
 from stratopt.training._optim import OptimizerName
 from stratopt.training._tuner import Select
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["LRComparison", "check_fit_kwargs", "check_lrs", "compare_learning_rates"]
+__all__ = ["LRComparison", "compare_learning_rates"]
 
 _FORBIDDEN = {"lr": "pass the learning rates in lrs", "seed": "pass the seeds in seeds"}
 
@@ -176,78 +176,6 @@ class LRComparison(Result):
         return plot_comparison(self)
 
 
-# -------------------------------------------------------------------------------- checking
-def check_lrs(lrs: Any) -> list[float]:
-    """Learning rates as floats: a non-empty sequence of distinct positive finite numbers."""
-    if isinstance(lrs, (str, bytes)) or not isinstance(lrs, Sequence | np.ndarray):
-        raise ConfigError(f"lrs={lrs!r} must be a sequence of learning rates, e.g. [1e-3, 1e-2, 1e-1]")
-    if len(lrs) == 0:
-        raise ConfigError("lrs is empty; give at least one learning rate, e.g. [1e-3, 1e-2, 1e-1]")
-    out: list[float] = []
-    for lr in lrs:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
-            raise ConfigError(f"learning rate {lr!r} in lrs is not a number")
-        if not math.isfinite(lr) or lr <= 0:
-            raise ConfigError(f"learning rate {lr!r} in lrs must be positive and finite")
-        if float(lr) in out:
-            raise ConfigError(
-                f"learning rate {lr!r} appears twice in lrs; list each rate once (use seeds to repeat runs)"
-            )
-        out.append(float(lr))
-    return out
-
-
-def _check_optimizers(optimizer: Any, optimizers: Any) -> list[str]:
-    """The optimisers to compare: ``optimizers`` (distinct known names) or ``[optimizer]``."""
-    known = get_args(OptimizerName)
-    if optimizers is None:
-        names = [optimizer]
-    elif isinstance(optimizers, str) or not isinstance(optimizers, Sequence) or len(optimizers) == 0:
-        raise ConfigError(f"optimizers={optimizers!r} must be a non-empty sequence of names, e.g. ('sgd', 'adam')")
-    else:
-        if optimizer != "sgd":
-            raise ConfigError(
-                f"optimizer={optimizer!r} and optimizers={optimizers!r} both given; pass the names in optimizers only"
-            )
-        names = list(optimizers)
-    for name in names:
-        if name not in known:
-            raise ConfigError(f"optimizer {name!r} is not one of {list(known)}")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"optimizers={names!r} repeats a name; list each optimiser once")
-    return names
-
-
-def _check_seeds(seeds: Any) -> list[int]:
-    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    if not isinstance(seeds, Sequence | np.ndarray) or isinstance(seeds, str) or len(seeds) == 0:
-        raise ConfigError(f"seeds={seeds!r} must be a non-empty sequence of integers, e.g. (0, 1, 2)")
-    for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
-            raise ConfigError(f"seed {s!r} in seeds is not an integer")
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds={list(seeds)!r} repeats a seed; list each seed once")
-    return [int(s) for s in seeds]
-
-
-def check_fit_kwargs(fit_kwargs: dict[str, Any], forbidden: dict[str, str]) -> None:
-    """Refuse what is not a :func:`~stratopt.fit` setting, what the caller sets itself
-    (``forbidden``: name -> what to do instead), and loss settings outside a LossSpec."""
-    known = {f.name for f in dataclasses.fields(Tuner)} - {"rule"} | {"train_days"}
-    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
-    for key, value in fit_kwargs.items():
-        if key in forbidden:
-            raise ConfigError(f"{key}={value!r} cannot be set here: {forbidden[key]}")
-        if key in loss_names:
-            raise ConfigError(
-                f"{key}={value!r} is a loss setting: pass loss=stratopt.LossSpec({key}={value!r}), "
-                "so that training and every reported number use it"
-            )
-        if key not in known:
-            raise ConfigError(f"{key!r} is not an option of stratopt.fit; known: {sorted(known)}")
-
-
 def _market_data(prices: pd.DataFrame | MarketData, fit_kwargs: dict[str, Any]) -> MarketData:
     """The prices once, in the fits' dtype and on their device (not once per fit)."""
     return as_market_data(prices, dtype=fit_kwargs.get("dtype", torch.float64), device=fit_kwargs.get("device"))
@@ -346,8 +274,8 @@ def compare_learning_rates(
     ['too_slow', 'good', 'diverged']
     """
     check_rule(rule, "compare_learning_rates")
-    rates, seed_list = check_lrs(lrs), _check_seeds(seeds)
-    names = _check_optimizers(optimizer, optimizers)
+    rates, seed_list = check_lrs(lrs), check_seeds(seeds)
+    names = check_optimizers(optimizer, optimizers)
     check_fit_kwargs(fit_kwargs, _FORBIDDEN)
     if fit_kwargs.get("n_starts", 1) != 1:
         raise ConfigError(

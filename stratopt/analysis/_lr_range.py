@@ -22,7 +22,7 @@ from stratopt._json import jsonable
 from stratopt._market import MarketData
 from stratopt._result import Result
 from stratopt.analysis._common import check_rule, resolve_loss
-from stratopt.analysis._learning_rates import check_fit_kwargs
+from stratopt.analysis._lr_checks import check_fit_kwargs
 from stratopt.errors import ConfigError, DiagnosticWarning, DivergenceWarning
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
