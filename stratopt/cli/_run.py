@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
         type=parse_override,
         metavar="KEY=VALUE",
         help="replace one config value, VALUE written as in TOML, e.g. training.epochs=20 or "
-        'data.tickers=["AAPL","XOM"] (repeatable; recorded in the manifest)',
+        'data.tickers=["AAPL","XOM"] (repeatable; recorded in the manifest; default: none)',
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print no summary and no progress (errors and warnings still print)"
