@@ -20,8 +20,15 @@ Failures are data, not exceptions: a task that raises comes back as a :class:`Ta
 that dies (killed, out of memory, a crash in native code) is not a task failure: the Dask
 scheduler re-runs its tasks on the remaining or restarted workers, up to its
 ``distributed.scheduler.allowed-failures`` setting (3 by default); only a task that keeps
-killing workers comes back as a ``KilledWorker`` failure. ``Client.submit(retries=)`` is not
-used: it re-runs tasks that *raised*, and a stratopt task that raises fails the same way again.
+killing workers comes back as a ``KilledWorker`` failure. Shared inputs that died with the
+only worker holding them are scattered again and the tasks that needed them re-run.
+``Client.submit(retries=)`` is not used: it re-runs tasks that *raised*, and a stratopt task
+that raises fails the same way again.
+
+Results equal the serial run's: each task gets the same inputs and seed wherever it runs. They
+are bit for bit the same although a worker runs torch with fewer threads than this process
+(checked by the tests for per-ticker tuning and block evaluation); a computation whose rounding
+depended on torch's thread count would differ in its last bits, never more.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ def tune_tickers(
         Price table (dates x tickers). A ticker's days start at its first price.
     walk_forward
         ``False`` (default): one fit and a holdout. ``True``: walk-forward with
-        ``WalkForward("5Y", "1Y")`` (:func:`stratopt.walk_forward`'s default); or a :class:`~stratopt.WalkForward` to use.
+        ``WalkForward("5Y", "1Y")`` (:func:`stratopt.walk_forward`'s default); or the
+        :class:`~stratopt.WalkForward` to use.
     holdout
         Without walk-forward: the share of each ticker's last days held out (default 0.2), or
         the first holdout date (``"2018-01-01"``); ``0`` fits on every day and reports no
@@ -91,8 +92,8 @@ def tune_tickers(
     --------
     >>> import stratopt
     >>> from stratopt.rules import MACrossover
-    >>> prices = stratopt.load_prices("sp500", tickers=["AAPL", "XOM"], start="2000", end="2005-12-31")
-    >>> tuner = stratopt.Tuner(MACrossover(), epochs=5, n_starts=2, screen=16, seed=0)
+    >>> prices = stratopt.load_prices("sp500", tickers=["AAPL", "XOM"], start="2003", end="2005-12-31")
+    >>> tuner = stratopt.Tuner(MACrossover(), epochs=2, n_starts=1, screen=8, seed=0)
     >>> result = stratopt.tune_tickers(tuner, prices, progress=False)
     >>> list(result.table.index), list(result.table.columns[:3])
     (['AAPL', 'XOM'], ['fast', 'ratio', 'slow'])

@@ -14,7 +14,8 @@ class TorchThreads(WorkerPlugin):
     """Limits torch to ``n`` threads in every worker process, present and future (a restarted
     worker runs it again), so that K workers on one machine do not each start a thread per core.
 
-    It also imports torch and stratopt once per worker, before the first task."""
+    It also imports torch and the parts of stratopt that tasks run (training, evaluation,
+    walk-forward) once per worker, before the first task, so that no task's time includes them."""
 
     name = "stratopt-torch-threads"
 
@@ -24,6 +25,7 @@ class TorchThreads(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         import torch
 
-        import stratopt  # noqa: F401  (the first task should not pay for the import)
+        import stratopt.model_selection
+        import stratopt.parallel  # noqa: F401  (imports training, evaluation and the rules)
 
         torch.set_num_threads(self.n)
