@@ -141,7 +141,7 @@ def _mark_points(ax3: Any, axc: Axes, land: Landscape, z: np.ndarray, sc: _Axes3
             s=220,
             c=color,
             edgecolors="k",
-            zorder=5,
+            zorder=7,  # above the paths' end markers: the grid's best often is where a path ends
             label=f"grid best {name} (hard Sharpe {g['hard_sharpe']:.2f})",
         )
         z_best = [z[int(g["iy"]), int(g["ix"])]]
