@@ -90,6 +90,12 @@ class TaskFailure:
 #: by that worker is gone and the tasks that need it are cancelled).
 LOST_DATA_ROUNDS = 3
 
+#: Dask starts workers with ``MALLOC_TRIM_THRESHOLD_`` set, which makes glibc stop adapting its
+#: mmap threshold: every tensor over 128 KiB is then a fresh mmap, and a fit costs about twice
+#: the CPU time (measured: 0.60 s against 0.28 s for a 20-epoch fit on one stock). A fixed
+#: threshold of 32 MiB (glibc's largest) gives back the speed of a plain process.
+MALLOC_FIX = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20}
+
 #: Thread counts that numerical libraries read from the environment when they load.
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
@@ -384,6 +390,7 @@ def _local_cluster(workers: int, torch_threads: int) -> DaskExecutor:
     environ = {
         **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
         **dict.fromkeys(_THREAD_VARS, torch_threads),
+        **MALLOC_FIX,
     }
     saved = {k: os.environ.get(k) for k in [*environ, "PYTHONHASHSEED"]}
     try:
