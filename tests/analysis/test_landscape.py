@@ -296,6 +296,8 @@ def test_cli_landscape_with_trajectory(tmp_path: Path, capsys: pytest.CaptureFix
     code = main(
         [
             "landscape",
+            "--tickers",
+            "AAPL",
             "--start",
             "2016-01-01",
             "--grid",
