@@ -23,6 +23,14 @@ __all__ = ["evaluate", "hard_scores"]
 
 #: Starts per pass: bounds memory at about CHUNK x days x assets x 8 bytes per tensor.
 CHUNK = 64
+#: ... and fewer on large universes, so that one such tensor stays under 64 MiB (500 assets x
+#: 2,000 days is 8 MB per start: 7 starts a pass, not 64 and half a gigabyte per tensor).
+CHUNK_BYTES = 64 * 2**20
+
+
+def _chunk(chunk: int, data: MarketData) -> int:
+    per_start = data.n_days * data.n_assets * data.log_prices.element_size()
+    return max(1, min(chunk, CHUNK_BYTES // max(per_start, 1)))
 
 
 def evaluate(
@@ -66,6 +74,7 @@ def evaluate(
     data = as_market_data(prices)
     keep = _window(data, start, end)
     parts = []
+    chunk = _chunk(chunk, data)
     for lo in range(0, rule.batch_size, chunk):
         part = rule.select_range(lo, min(lo + chunk, rule.batch_size)) if rule.batch_size > chunk else rule
         parts.append(_metrics(part.to(dtype=data.dtype), data, spec, keep))
@@ -77,6 +86,7 @@ def evaluate(
 def hard_scores(rule: Rule, data: MarketData, spec: LossSpec, keep: Tensor | None = None, chunk: int = CHUNK) -> Tensor:
     """The spec's objective of each start's hard net returns (float64, on the CPU)."""
     out = []
+    chunk = _chunk(chunk, data)
     with torch.no_grad():
         for lo in range(0, rule.batch_size, chunk):
             part = rule.select_range(lo, min(lo + chunk, rule.batch_size)) if rule.batch_size > chunk else rule

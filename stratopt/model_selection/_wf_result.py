@@ -42,8 +42,10 @@ class WalkForwardResult(Result):
     Attributes
     ----------
     folds
-        One row per fold: dates, fitted parameters (natural units), status, train soft/hard
-        Sharpe, test hard Sharpe and return, annual turnover, and ``selection_dsr``: the
+        One row per fold: first and last train dates (an anchored run's train windows all
+        start on the first date and grow) and test dates, fitted parameters (natural units),
+        status, train soft/hard Sharpe, test hard Sharpe and return, annual turnover, and
+        ``selection_dsr``: the
         deflated Sharpe ratio of the fold's in-sample selection (the selected start's train
         Sharpe ratio deflated for picking it among the fold's starts, with the variance of the
         starts' train Sharpe ratios; Bailey and Lopez de Prado 2014, section "The Deflated
@@ -131,6 +133,8 @@ class WalkForwardResult(Result):
         PSR, DSR (saying when it equals the PSR), PBO and warnings."""
         fmt = {"float_format": lambda v: f"{v:.3f}"}
         cols = [
+            "train_start",
+            "train_end",
             "test_start",
             "test_end",
             *self.param_names,
@@ -141,8 +145,9 @@ class WalkForwardResult(Result):
             "selection_dsr",
         ]
         folds = self.folds[[c for c in cols if c in self.folds.columns]].copy()
-        for c in ("test_start", "test_end"):
-            folds[c] = pd.to_datetime(folds[c]).dt.date
+        for c in ("train_start", "train_end", "test_start", "test_end"):
+            if c in folds.columns:
+                folds[c] = pd.to_datetime(folds[c]).dt.date
         table = self.baseline_metrics().loc[["sharpe", "annual_return", "annual_volatility", "max_drawdown"]]
         lines = [
             f"walk-forward of {self.config.get('rule', 'rule')}: {len(self.folds)} folds, "
@@ -151,6 +156,7 @@ class WalkForwardResult(Result):
             folds.to_string(**fmt),
             "",
             table.to_string(**fmt),
+            *([f"short last fold: {self.config['short_last_fold']}"] if self.config.get("short_last_fold") else []),
             "",
             f"probabilistic Sharpe ratio (out-of-sample Sharpe > 0): {self.psr:.3f}"
             if math.isfinite(self.psr)

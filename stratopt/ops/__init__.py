@@ -2,5 +2,6 @@
 
 from stratopt.ops._ema import ema, ewm_mean, span_to_alpha
 from stratopt.ops._smooth import smooth_abs, soft_sign, soft_step
+from stratopt.ops._span_cache import SpanCache, hard_ema
 
-__all__ = ["ema", "ewm_mean", "smooth_abs", "soft_sign", "soft_step", "span_to_alpha"]
+__all__ = ["SpanCache", "ema", "ewm_mean", "hard_ema", "smooth_abs", "soft_sign", "soft_step", "span_to_alpha"]

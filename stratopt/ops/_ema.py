@@ -130,8 +130,10 @@ def ewm_mean(x: Tensor, span: Tensor, *, weights: Tensor | None = None, floor: f
     """
     span = torch.as_tensor(span, dtype=x.dtype, device=x.device).reshape(-1)
     alpha = span_to_alpha(span)
-    w = torch.ones_like(x) if weights is None else weights.to(x.dtype).expand_as(x)
+    w = torch.ones_like(x) if weights is None else weights.to(x.dtype)
     num = _geometric_filter(w * x, alpha)
-    den = _geometric_filter(w, alpha)
+    # weights shared by every row (days, assets) are filtered once per distinct span, not once
+    # per row of x
+    den = _geometric_filter(w if w.dim() == 2 else w.expand_as(x), alpha).expand_as(num)
     seen = den > 0
     return torch.where(seen, num / torch.where(seen, den, torch.ones_like(den)), torch.full_like(num, floor))

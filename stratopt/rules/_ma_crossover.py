@@ -10,7 +10,7 @@ from torch import Tensor
 
 from stratopt._market import MarketData
 from stratopt.errors import ConfigError
-from stratopt.ops import ema, ewm_mean, soft_sign
+from stratopt.ops import ema, ewm_mean, hard_ema, soft_sign
 from stratopt.rules._base import Rule
 from stratopt.rules._params import Param
 
@@ -89,10 +89,12 @@ class MACrossover(Rule, cli_name="ma-crossover"):
         fast = p["fast"]
         slow = _slow(fast, p["ratio"], hard=temperature == 0)
         n = fast.shape[0]
-        both = ema(data.log_prices, torch.cat([fast, slow]))  # one pass for both spans
+        spans = torch.cat([fast, slow])
+        if temperature == 0:  # whole-day spans: each filtered once per data set, then reused
+            both = hard_ema(data, spans)
+            return soft_sign(both[:n] - both[n:], 0.0)
+        both = ema(data.log_prices, spans)  # one pass for both spans
         gap = both[:n] - both[n:]
-        if temperature == 0:
-            return soft_sign(gap, 0.0)
         span = torch.full((n,), NORM_SPAN, dtype=gap.dtype, device=gap.device)
         # floored before the square root: at the first day the gap is exactly 0 and so is its
         # mean square, where sqrt has an infinite derivative

@@ -102,6 +102,9 @@ class Monitor(Callback):
     ) -> None:
         self.model, self.data, self.split, self.spec, self.keep = model, data, split, loss, keep
         self.final_temperature, self.soft = final_temperature, soft
+        # the days measured, sliced once: a new slice per epoch would recompute its memoised
+        # features (allocation, volatility, hard-rule EMAs) every epoch
+        self.view = data if split.has_validation or split.n_train == data.n_days else data.slice(0, split.n_train)
 
     def _windows(self, r: Tensor) -> tuple[Tensor, Tensor]:
         """(train returns, monitored returns) of returns over all days."""
@@ -114,7 +117,7 @@ class Monitor(Callback):
         """Soft (unless ``soft=False``) and hard loss and Sharpe of every start, float64 on the CPU."""
         soft = self.soft if soft is None else soft
         n = self.model.batch_size
-        d = self.data if self.split.has_validation else self.data.slice(0, self.split.n_train)
+        d = self.view
         out: dict[str, Tensor] = {}
         with torch.no_grad():
             train, watched = self._windows(self.spec.rule_returns(self.model, d, temperature=0.0))

@@ -85,6 +85,13 @@ class Tuner:
     early_stopping
         (patience, min_delta): stop when no start's soft validation loss (train loss without a
         validation set) has improved by ``min_delta`` for ``patience`` epochs.
+    patience
+        Stop when for ``patience`` epochs no start has improved the measure ``select`` reads
+        (its hard training loss with ``"hard"``, hard validation loss with ``"validation"``,
+        soft monitored loss with ``"soft"``, the hard training loss with ``"last"``); None (the
+        default) trains every epoch. Unlike ``early_stopping`` it watches what chooses the
+        epoch, so with ``select="hard"`` the kept epoch is the one a full run would keep
+        unless a start would have improved again later.
     select
         Which epoch each start keeps, and which start is reported: ``"hard"`` (default) the
         epoch whose HARD rule scored best on the training days; ``"validation"`` the best
@@ -143,6 +150,7 @@ class Tuner:
     temperature: float | tuple[float, float] = (1.0, 0.1)
     validation: float | tuple[str, str] | None = None
     early_stopping: tuple[int, float] | None = None
+    patience: int | None = None
     select: Select = "hard"
     n_starts: int = 4
     seed: int | None = None
@@ -162,6 +170,10 @@ class Tuner:
         check_fit_args(
             self.epochs, self.batch_days, self.batches_per_step, self.n_starts, self.clip_grad_norm, self.early_stopping
         )
+        if self.patience is not None and (
+            isinstance(self.patience, bool) or not isinstance(self.patience, (int, np.integer)) or self.patience < 1
+        ):
+            raise ConfigError(f"patience={self.patience!r} must be None (train every epoch) or a whole number >= 1")
         if self.select not in ("hard", "validation", "soft", "last"):
             raise ConfigError(f"select={self.select!r} is not one of 'hard', 'validation', 'soft', 'last'")
         if self.dtype not in (torch.float64, torch.float32):
@@ -246,14 +258,17 @@ class Tuner:
             )
         data = as_market_data(prices, dtype=self.dtype, device=self.device)
         split, keep = self._split(data, train_days)
-        model, screen = self._starting_rule(data, split, keep)
+        # one object for the training days, so that its memoised features (allocation,
+        # volatility, hard-rule EMAs) serve the screen, every step and the monitor alike
+        train_data = data if not split.has_validation else data.slice(0, split.n_train)
+        model, screen = self._starting_rule(train_data, split, keep)
         params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         base_lr, ratio = lr_ratios(self.lr, model.batch_size)
         opt = make_optimizer(params, self.optimizer, base_lr, momentum=self.momentum)
         gen = torch.Generator().manual_seed(self.seed if self.seed is not None else 0)
         train_loss = TrainLoss(
             model,
-            data.slice(0, split.n_train),
+            train_data,
             self.loss,
             keep=keep,
             batch_days=self.batch_days,
@@ -316,7 +331,7 @@ class Tuner:
         screen = None
         if self.rule.batch_size == 1 and self.screen:
             found = screen_starts(
-                self.rule, data.slice(0, split.n_train), self.loss, keep=keep,
+                self.rule, data, self.loss, keep=keep,
                 n_candidates=self.screen, n_starts=self.n_starts, seed=self.seed,
             )  # fmt: skip
             if found is not None:
@@ -344,6 +359,8 @@ class Tuner:
         steps += [DivergenceStop(guard), Convergence(self.tol)]
         if self.early_stopping is not None:
             steps.append(EarlyStopping(int(self.early_stopping[0]), float(self.early_stopping[1])))
+        if self.patience is not None:
+            steps.append(EarlyStopping(int(self.patience), 0.0, key=SELECT_KEY.get(self.select, "hard_train")))
         functions = [c for c in self.callbacks if not isinstance(c, Callback)]
         steps += [c for c in self.callbacks if isinstance(c, Callback)]
         if functions:
