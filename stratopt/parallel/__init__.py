@@ -8,7 +8,15 @@ sets scored in blocks). Dask is an optional extra: ``pip install 'stratopt[dask]
 """
 
 from stratopt.parallel._blocks import evaluate_blocks
-from stratopt.parallel._executor import DaskExecutor, Executor, SerialExecutor, TaskFailure, executor, usable_cores
+from stratopt.parallel._executor import (
+    DaskExecutor,
+    Executor,
+    SerialExecutor,
+    TaskFailure,
+    executor,
+    inside_worker,
+    usable_cores,
+)
 from stratopt.parallel._tickers import tune_tickers
 from stratopt.parallel._tickers_result import TuneTickersResult
 
@@ -20,6 +28,7 @@ __all__ = [
     "TuneTickersResult",
     "evaluate_blocks",
     "executor",
+    "inside_worker",
     "tune_tickers",
     "usable_cores",
 ]

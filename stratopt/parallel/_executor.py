@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,7 +48,7 @@ from stratopt.errors import ConfigError
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["DaskExecutor", "Executor", "SerialExecutor", "TaskFailure", "executor", "usable_cores"]
+__all__ = ["DaskExecutor", "Executor", "SerialExecutor", "TaskFailure", "executor", "inside_worker", "usable_cores"]
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,46 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _run_task(fn: Callable[..., Any], item: Any, index: int, label: str, shared: Mapping[str, Any]) -> Any:
+@dataclass(frozen=True)
+class _Caught:
+    """A task's outcome and the warnings it raised, sent back for the caller to raise again."""
+
+    outcome: Any
+    warnings: list[tuple[type[Warning], str]]
+
+
+def _run_task(
+    fn: Callable[..., Any], item: Any, index: int, label: str, shared: Mapping[str, Any], capture: bool = False
+) -> Any:
     """Call ``fn(item, **shared)``; an exception becomes a :class:`TaskFailure` (run on the worker,
-    so that Dask sees a finished task and never re-runs a deterministic error)."""
+    so that Dask sees a finished task and never re-runs a deterministic error). With ``capture``
+    the warnings the call raises are recorded and returned with its outcome (:class:`_Caught`)."""
+    if not capture:
+        return _call(fn, item, index, label, shared)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = _call(fn, item, index, label, shared)
+    return _Caught(outcome, [(w.category, str(w.message)) for w in caught])
+
+
+def _call(fn: Callable[..., Any], item: Any, index: int, label: str, shared: Mapping[str, Any]) -> Any:
     try:
         return fn(item, **shared)
     except Exception as exc:
         return TaskFailure(index, label, type(exc).__name__, str(exc), traceback.format_exc())
+
+
+def inside_worker() -> bool:
+    """True when this code runs inside a Dask worker (a task of some executor's map)."""
+    if sys.modules.get("distributed") is None:  # not imported: no Dask task can be running here
+        return False
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
 
 
 class Executor:
@@ -136,6 +171,8 @@ class Executor:
         labels: Sequence[str] | None = None,
         desc: str = "tasks",
         progress: bool | None = None,
+        on_result: Callable[[int, Any], None] | None = None,
+        capture_warnings: bool | str = False,
     ) -> list[Any]:
         """``[fn(item, **shared) for item in items]``, each call a task.
 
@@ -157,6 +194,17 @@ class Executor:
         progress
             ``None`` (a bar on a terminal or in Jupyter, one line per task in a log), ``True``
             (always a bar), ``False`` (nothing); see :mod:`stratopt._progress`.
+        on_result
+            Called here, in the calling process, as each task finishes (in the order they
+            finish): ``on_result(index, outcome)`` with the item's position and its result or
+            :class:`TaskFailure`; for per-task progress lines or saving results as they come.
+        capture_warnings
+            ``True``: record the warnings each task raises where it runs (a worker's warnings
+            otherwise go to that worker's log) and raise them again here as each task finishes,
+            in the same categories, once every task has finished and in the order of ``items``
+            (so that serial and Dask runs warn alike); ``"label"`` does the same with the task's
+            label before each message (``"AAPL: ..."``). ``False`` (default): warnings are left
+            alone.
 
         Returns
         -------
@@ -166,8 +214,14 @@ class Executor:
         """
         items = list(items)
         names = _labels(labels, len(items), desc)
-        with _Progress(len(items), desc, progress) as bar:
-            return self._map(fn, items, dict(shared or {}), names, bar)
+        if capture_warnings not in (True, False, "label"):
+            raise ConfigError(f"capture_warnings={capture_warnings!r} must be True, False or 'label'")
+        with _Progress(len(items), desc, progress, on_result, capture_warnings) as bar:
+            out = self._map(fn, items, dict(shared or {}), names, bar)
+        for i in sorted(bar.caught):  # raised here, in input order, whatever order they finished in
+            for category, message in bar.caught[i]:
+                warnings.warn(f"{names[i]}: {message}" if bar.prefix else message, category, stacklevel=2)
+        return out
 
     def _map(
         self, fn: Callable[..., Any], items: list[Any], shared: dict[str, Any], labels: list[str], bar: _Progress
@@ -196,8 +250,7 @@ class SerialExecutor(Executor):
     ) -> list[Any]:
         out = []
         for i, item in enumerate(items):
-            out.append(_run_task(fn, item, i, labels[i], shared))
-            bar.done(labels[i], out[-1])
+            out.append(bar.done(i, labels[i], _run_task(fn, item, i, labels[i], shared, bar.capture)))
         return out
 
     def __repr__(self) -> str:
@@ -233,7 +286,10 @@ class DaskExecutor(Executor):
         try:
             for attempt in range(LOST_DATA_ROUNDS + 1):
                 remote = {name: self._scatter(value) for name, value in shared.items()}
-                futures = {self._submit(fn, items[i], i, labels[i], remote, f"{prefix}-{attempt}"): i for i in todo}
+                futures = {
+                    self._submit(fn, items[i], i, labels[i], remote, f"{prefix}-{attempt}", bar.capture): i
+                    for i in todo
+                }
                 submitted = list(futures)
                 lost = []
                 for fut in as_completed(submitted, loop=self.client.loop):
@@ -241,8 +297,7 @@ class DaskExecutor(Executor):
                     if fut.status == "cancelled" and attempt < LOST_DATA_ROUNDS:
                         lost.append(i)  # its shared inputs died with a worker: send them again
                     else:
-                        out[i] = self._outcome(fut, i, labels[i])
-                        bar.done(labels[i], out[i])
+                        out[i] = bar.done(i, labels[i], self._outcome(fut, i, labels[i]))
                     fut.release()
                 if not lost:
                     break
@@ -254,15 +309,22 @@ class DaskExecutor(Executor):
         return out
 
     def _submit(
-        self, fn: Callable[..., Any], item: Any, index: int, label: str, remote: dict[str, Future], prefix: str
+        self,
+        fn: Callable[..., Any],
+        item: Any,
+        index: int,
+        label: str,
+        remote: dict[str, Future],
+        prefix: str,
+        capture: bool,
     ) -> Future:
         from dask.base import tokenize
 
         # The key names the task for the dashboard and hashes what it computes: the same call
         # gives the same keys, and two different tasks never share one.
-        token = tokenize(fn, item, label, sorted((k, f.key) for k, f in remote.items()))
+        token = tokenize(fn, item, label, capture, sorted((k, f.key) for k, f in remote.items()))
         return self.client.submit(
-            _run_task, fn, item, index, label, remote, key=f"stratopt-{prefix}-{index}-{token}", pure=False
+            _run_task, fn, item, index, label, remote, capture, key=f"stratopt-{prefix}-{index}-{token}", pure=False
         )
 
     @staticmethod
@@ -328,7 +390,8 @@ def executor(
     Returns
     -------
     Executor
-        Close it (or use it in a ``with`` block) to shut down a cluster it started.
+        Close it (or use it in a ``with`` block) to shut down a cluster it started. Inside a Dask
+        worker (a task of an outer map) it is always serial, so that fan-outs never nest.
 
     Examples
     --------
@@ -341,6 +404,10 @@ def executor(
         isinstance(torch_threads, bool) or not isinstance(torch_threads, int) or torch_threads < 1
     ):
         raise ConfigError(f"torch_threads={torch_threads!r} must be a positive integer (or None)")
+    if (scheduler is not None or n_jobs not in (None, 1)) and inside_worker():
+        if scheduler is None:
+            _check_n_jobs(n_jobs)
+        return SerialExecutor()  # a task of an outer fan-out: its own fan-outs run in it, never nested
     if scheduler is not None:
         if n_jobs is not None:
             raise ConfigError(
@@ -454,15 +521,32 @@ def _labels(labels: Sequence[str] | None, n: int, desc: str) -> list[str]:
 class _Progress:
     """The progress of a map: a bar, or one line per finished task in a log (see ``_progress``)."""
 
-    def __init__(self, total: int, desc: str, progress: bool | None) -> None:
+    def __init__(
+        self,
+        total: int,
+        desc: str,
+        progress: bool | None,
+        on_result: Callable[[int, Any], None] | None = None,
+        capture: bool | str = False,
+    ) -> None:
         self.desc, self.total, self.progress, self.count = desc, total, progress, 0
+        self.on_result, self.capture, self.prefix = on_result, bool(capture), capture == "label"
+        self.caught: dict[int, list[tuple[type[Warning], str]]] = {}
         self.bar = _progress.bar(total=total, desc=desc, progress=progress)
 
-    def done(self, label: str, outcome: Any) -> None:
+    def done(self, index: int, label: str, outcome: Any) -> Any:
+        """Record a finished task: its captured warnings, the bar or log line, the hook; returns
+        its outcome (without its captured warnings)."""
+        if isinstance(outcome, _Caught):
+            self.caught[index] = outcome.warnings
+            outcome = outcome.outcome
         self.count += 1
         self.bar.update(1)
         state = f"failed ({outcome.error_type}: {outcome.message})" if isinstance(outcome, TaskFailure) else "done"
         _progress.line(f"{self.desc} {self.count}/{self.total}: {label} {state}", progress=self.progress)
+        if self.on_result is not None:
+            self.on_result(index, outcome)
+        return outcome
 
     def __enter__(self) -> _Progress:
         return self

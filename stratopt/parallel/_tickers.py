@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -126,16 +125,14 @@ def tune_tickers(
             labels=list(members),
             desc="tune tickers",
             progress=progress,
+            capture_warnings="label",  # a fit's warnings, raised where it ran, come back here
         )
     rows, results, failures = {}, {}, []
     for name, outcome in zip(members, outcomes):
         if isinstance(outcome, TaskFailure):
             failures.append(outcome)
             continue
-        row, result, caught = outcome
-        rows[name], results[name] = row, result
-        for category, message in caught:  # the warnings the fit raised where it ran
-            warnings.warn(f"{name}: {message}", category, stacklevel=2)
+        rows[name], results[name] = outcome
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "ticker" if groups is None else "group"
     config = {
@@ -155,21 +152,17 @@ def _tune_one(
     splitter: WalkForward | None,
     holdout: float | str | None,
     options: dict[str, Any],
-) -> tuple[dict[str, Any], Any, list[tuple[type[Warning], str]]]:
-    """One ticker's (or group's) fit and out-of-sample test: (row, result, warnings raised)."""
+) -> tuple[dict[str, Any], Any]:
+    """One ticker's (or group's) fit and out-of-sample test: (row, result)."""
     name, tickers = member
     window = prices.loc[:, list(tickers)]
     first = window.first_valid_index()
     if first is None:
         raise ConfigError(f"{name} has no prices")
     window = window.loc[first:]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if splitter is None:
-            row, result = _fit_and_hold_out(tuner, window, holdout)
-        else:
-            row, result = _walk_forward(tuner, window, splitter, options)
-    return row, result, [(w.category, str(w.message)) for w in caught]
+    if splitter is None:
+        return _fit_and_hold_out(tuner, window, holdout)
+    return _walk_forward(tuner, window, splitter, options)
 
 
 def _fit_and_hold_out(tuner: Tuner, window: pd.DataFrame, holdout: float | str | None) -> tuple[dict[str, Any], Any]:

@@ -79,3 +79,45 @@ def test_without_dask_the_error_says_how_to_install_it(monkeypatch: pytest.Monke
 def test_a_borrowed_executor_is_the_same_serial_executor() -> None:
     ex = executor()
     assert executor(scheduler=ex) is ex
+
+
+def _warn_and_square(x: int) -> int:
+    import warnings
+
+    warnings.warn(f"odd {x}" if x % 2 else f"even {x}", UserWarning if x % 2 else RuntimeWarning, stacklevel=1)
+    if x == 4:
+        raise ValueError("four")
+    return x * x
+
+
+def test_on_result_sees_every_outcome_in_the_calling_process() -> None:
+    seen: list[tuple[int, object]] = []
+    out = executor().map(
+        _power, [3, 2, 1], shared={"exp": 2}, progress=False, on_result=lambda i, o: seen.append((i, o))
+    )
+    assert [i for i, _ in seen] == [0, 1, 2]
+    assert [o for _, o in seen] == out and isinstance(out[1], TaskFailure)
+
+
+def test_captured_warnings_are_raised_again_in_order_with_their_category_and_label() -> None:
+    with pytest.warns(Warning) as record:
+        out = executor().map(
+            _warn_and_square, [1, 2, 4], labels=["a", "b", "c"], progress=False, capture_warnings="label"
+        )
+    assert out[:2] == [1, 4] and isinstance(out[2], TaskFailure)
+    assert [(w.category, str(w.message)) for w in record] == [
+        (UserWarning, "a: odd 1"),
+        (RuntimeWarning, "b: even 2"),
+        (RuntimeWarning, "c: even 4"),  # a failed task's warnings are kept too
+    ]
+
+
+def test_capture_warnings_takes_only_true_false_or_label() -> None:
+    with pytest.raises(ConfigError, match="capture_warnings='yes'"):
+        executor().map(_power, [1], shared={"exp": 2}, capture_warnings="yes")  # type: ignore[arg-type]
+
+
+def test_outside_a_dask_worker_nothing_is_forced_serial() -> None:
+    from stratopt.parallel import inside_worker
+
+    assert inside_worker() is False
