@@ -30,10 +30,12 @@ from stratopt.analysis._critical_points import find_critical_points
 from stratopt.errors import ConfigError
 from stratopt.loss import LossSpec
 from stratopt.metrics import sample_sharpe
+from stratopt.parallel import Executor, SerialExecutor, TaskFailure, executor
 from stratopt.rules._base import Rule
 from stratopt.rules._params import Param
 
 if TYPE_CHECKING:
+    from distributed import Client
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -112,26 +114,99 @@ def _evaluate(
     temperature: float,
     loss: LossSpec,
     bar: Any = None,
+    ex: Executor | None = None,
+    progress: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Soft loss, hard loss and hard Sharpe at each point of ``values`` (name -> array; other
     parameters stay at ``rule``'s values), ``chunk`` points per batched pass in ``order``;
-    ``bar`` (a progress bar) counts the points evaluated."""
+    ``bar`` (a progress bar) counts the points evaluated. With ``ex`` (a Dask executor) the
+    passes run in blocks of whole chunks on its workers (see :func:`_run_blocks`)."""
     n = len(order)
-    soft = np.empty(n)
-    soft[order] = _run(rule, data, loss, values, order, chunk, temperature, bar)[0]
     # The hard rule rounds integer windows, so grid points that round alike are one hard rule:
     # evaluate each once (in the order of its first cell, which keeps the tiles together).
     _, first, inverse = np.unique(_hard_keys(rule, values, data.dtype), axis=0, return_index=True, return_inverse=True)
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
     by_order = np.argsort(position[first])
-    if bar is not None:
-        bar.total = n + len(first)  # the hard pass evaluates each distinct hard rule once
-        bar.refresh()
+    passes = [(order, temperature), (first[by_order], 0.0)]
+    if ex is None:
+        if bar is not None:
+            bar.total = n + len(first)  # the hard pass evaluates each distinct hard rule once
+            bar.refresh()
+        (soft_o, _), (loss_o, sharpe_o) = (_run(rule, data, loss, values, idx, chunk, tau, bar) for idx, tau in passes)
+    else:
+        (soft_o, _), (loss_o, sharpe_o) = _run_blocks(ex, rule, data, loss, values, passes, chunk, progress)
+    soft = np.empty(n)
+    soft[order] = soft_o
     loss_u, sharpe_u = np.empty(len(first)), np.empty(len(first))
-    loss_u[by_order], sharpe_u[by_order] = _run(rule, data, loss, values, first[by_order], chunk, 0.0, bar)
+    loss_u[by_order], sharpe_u[by_order] = loss_o, sharpe_o
     inverse = inverse.reshape(-1)
     return soft, loss_u[inverse], sharpe_u[inverse]
+
+
+#: Blocks per worker a parallel landscape aims at: enough to balance uneven blocks, few enough
+#: that each task's batched passes dominate its overhead.
+BLOCKS_PER_WORKER = 4
+
+
+def _run_blocks(
+    ex: Executor,
+    rule: Rule,
+    data: MarketData,
+    loss: LossSpec,
+    values: Mapping[str, np.ndarray],
+    passes: list[tuple[np.ndarray, float]],
+    chunk: int,
+    progress: bool | None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_run` of each ``(points, temperature)`` pass, as tasks of whole chunks.
+
+    Every block is a run of consecutive chunks of its pass, cut where the serial pass cuts its
+    chunks, so each point is evaluated in the same batch of points as in the serial run and
+    every number is bit for bit the serial one."""
+    total = sum(len(idx) for idx, _ in passes)
+    per_task = chunk * max(1, -(-total // (chunk * BLOCKS_PER_WORKER * ex.n_workers)))
+    tasks = [
+        (p, lo, idx[lo : lo + per_task], tau)
+        for p, (idx, tau) in enumerate(passes)
+        for lo in range(0, len(idx), per_task)
+    ]
+    labels = [f"{'soft' if tau > 0 else 'hard'} points {lo}-{lo + len(sel) - 1}" for _, lo, sel, tau in tasks]
+    shared = {"rule": rule, "data": data, "loss": loss, "values": dict(values), "chunk": chunk}
+    parts = ex.map(
+        _run_block,
+        [(sel, tau) for _, _, sel, tau in tasks],
+        shared=shared,
+        labels=labels,
+        desc="landscape blocks",
+        progress=progress,
+    )
+    for part in parts:
+        if isinstance(part, TaskFailure):
+            raise part.error()
+    out = []
+    for p in range(len(passes)):
+        mine = [part for (q, *_), part in zip(tasks, parts) if q == p]
+        out.append(
+            (np.concatenate([m[0] for m in mine]), np.concatenate([m[1] for m in mine]))
+            if mine
+            else (np.empty(0), np.empty(0))
+        )
+    return out
+
+
+def _run_block(
+    block: tuple[np.ndarray, float],
+    *,
+    rule: Rule,
+    data: MarketData,
+    loss: LossSpec,
+    values: Mapping[str, np.ndarray],
+    chunk: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One task of :func:`_run_blocks`: the points ``idx`` at temperature ``tau``."""
+    idx, tau = block
+    return _run(rule, data, loss, values, idx, chunk, tau)
 
 
 # ------------------------------------------------------------------------------------ result
@@ -369,6 +444,8 @@ def loss_landscape(
     min_plateau: int = 9,
     dtype: torch.dtype = torch.float64,
     progress: bool | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | Client | Executor | None = None,
 ) -> Landscape:
     """Soft and hard loss of ``rule`` over a grid of two parameters, the others held fixed.
 
@@ -418,6 +495,12 @@ def loss_landscape(
         Float type of the computation.
     progress
         A bar over the grid points in a terminal or Jupyter (default), False for none.
+    n_jobs, scheduler
+        Where the grid is evaluated (see :func:`stratopt.parallel.executor`): in this process
+        by default; ``n_jobs=K`` on a local Dask cluster of K processes, or ``scheduler=`` an
+        existing Dask scheduler. The grid is cut into blocks of whole chunks (about four per
+        worker), so every point is evaluated in the same batch as serially: the surfaces are
+        the serial ones bit for bit.
 
     Returns
     -------
@@ -447,8 +530,13 @@ def loss_landscape(
         chunk = max(16, 2**19 // (data.n_days * data.n_assets))
     evaluator = partial(_evaluate, copy.deepcopy(rule), data, temperature=float(temperature), loss=spec)
     began = time.perf_counter()
-    with closing(_progress.bar(total=2 * nx * ny, desc="landscape", progress=progress)) as bar:
-        soft, hard, sharpe, tile = _surfaces(partial(evaluator, bar=bar), x, y, xs, ys, chunk)
+    with executor(n_jobs, scheduler) as ex:
+        remote = None if isinstance(ex, SerialExecutor) else ex  # on Dask: a bar over blocks
+        with closing(
+            _progress.bar(total=2 * nx * ny, desc="landscape", progress=progress if remote is None else False)
+        ) as bar:
+            run = partial(evaluator, bar=bar, ex=remote, progress=progress)
+            soft, hard, sharpe, tile = _surfaces(run, x, y, xs, ys, chunk)
     seconds = time.perf_counter() - began
     thresholds = {"stationary_within": stationary_within, "plateau_tol": plateau_tol, "min_plateau": min_plateau}
     critical, best = _critical_points(x, y, xs, ys, {"soft": soft, "hard": hard}, sharpe, thresholds)

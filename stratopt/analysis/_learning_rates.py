@@ -11,7 +11,6 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stratopt import _progress
 from stratopt._json import jsonable
 from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
@@ -42,11 +40,13 @@ from stratopt.analysis._lr_verdicts import (
 )
 from stratopt.errors import ConfigError, DiagnosticWarning
 from stratopt.loss import LossSpec
+from stratopt.parallel import Executor, SerialExecutor, TaskFailure, executor
 from stratopt.rules._base import Rule
 from stratopt.training._optim import OptimizerName
 from stratopt.training._tuner import Select
 
 if TYPE_CHECKING:
+    from distributed import Client
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -197,6 +197,8 @@ def compare_learning_rates(
     loss: LossSpec | None = None,
     vectorize: bool = True,
     progress: bool | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | Client | Executor | None = None,
     **fit_kwargs: Any,
 ) -> LRComparison:
     """Run the same :func:`~stratopt.fit` at each learning rate, optimiser and seed, and judge
@@ -248,6 +250,12 @@ def compare_learning_rates(
     progress
         A bar over the fits (and each fit's epochs) in a terminal or Jupyter (default), False
         for none.
+    n_jobs, scheduler
+        Where the fits run (see :func:`stratopt.parallel.executor`): serially in this process
+        by default; ``n_jobs=K`` on a local Dask cluster of K processes, or ``scheduler=`` an
+        existing Dask scheduler. One task per optimiser and seed (its rates are one batched
+        fit); the table and history are the serial run's exactly (only ``seconds`` differs),
+        in the same order. A fit that raises stops the comparison with its error.
     **fit_kwargs
         Any other :func:`~stratopt.fit` setting (``validation``, 0.2 here by default, ``clip_grad_norm``,
         ``train_days``, ``dtype``, ...). Costs and the objective go in ``loss``.
@@ -290,10 +298,16 @@ def compare_learning_rates(
     batched = vectorize and can_vectorize(fit_kwargs)
     groups = [(name, s) for name in names for s in seed_list]
     runs: list[Run] = []
-    with closing(_progress.bar(groups, desc="compare-lr", progress=progress)) as bar:
-        for name, s in bar:
-            fits = run_fits(rule, data, rates, s, vectorize=batched, fit_args={**args, "optimizer": name})
-            runs += [dataclasses.replace(r, optimizer=name) for r in fits]
+    with executor(n_jobs, scheduler) as ex:
+        # each fit's own bar only in process: a worker's bars would go to its log
+        fit_args = args if isinstance(ex, SerialExecutor) else {**args, "progress": False}
+        shared = {"rule": rule, "data": data, "rates": rates, "vectorize": batched, "fit_args": fit_args}
+        labels = [name if len(seed_list) == 1 else f"{name} seed {s}" for name, s in groups]
+        outcomes = ex.map(_group, groups, shared=shared, labels=labels, desc="compare-lr", progress=progress)
+    for outcome in outcomes:
+        if isinstance(outcome, TaskFailure):
+            raise outcome.error()
+        runs += outcome
     history = _history(runs, tracked="loss" if batch_days is None else "train_sharpe")
     finite = history["tracked_loss"][np.isfinite(history["tracked_loss"])]
     best = float(finite.min()) if len(finite) else math.nan
@@ -317,6 +331,21 @@ def compare_learning_rates(
         "fit_kwargs": {k: v for k, v in fit_kwargs.items() if k not in ("callbacks", "train_days")},
     }
     return LRComparison(runs=table, history=history, best_loss=best, hints=hints, config=jsonable(config))
+
+
+def _group(
+    group: tuple[str, int],
+    *,
+    rule: Rule,
+    data: MarketData,
+    rates: list[float],
+    vectorize: bool,
+    fit_args: dict[str, Any],
+) -> list[Run]:
+    """The runs of one optimiser and seed (one task): all rates, batched when exact."""
+    name, seed = group
+    fits = run_fits(rule, data, rates, seed, vectorize=vectorize, fit_args={**fit_args, "optimizer": name})
+    return [dataclasses.replace(r, optimizer=name) for r in fits]
 
 
 def _history(runs: list[Run], *, tracked: str) -> pd.DataFrame:

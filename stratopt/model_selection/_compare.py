@@ -25,10 +25,12 @@ from stratopt.errors import ConfigError
 from stratopt.model_selection._splitter import WalkForward
 from stratopt.model_selection._walk_forward import walk_forward
 from stratopt.model_selection._wf_result import WalkForwardResult
+from stratopt.parallel import Executor, SerialExecutor, TaskFailure, executor
 from stratopt.rules._base import Rule
 from stratopt.training import Tuner
 
 if TYPE_CHECKING:
+    from distributed import Client
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -66,14 +68,18 @@ class RuleComparison(Result):
         (negative), ``turnover`` (annual) and ``time_in_market`` (share of days with a
         position), both averaged over the folds by their test days, and
         ``sharpe_vs_buy_and_hold`` (difference of annualised Sharpe ratios).
+        A rule whose walk-forward raised keeps its row, all NaN (see ``failures``).
     oos_returns
         Stitched out-of-sample net returns, one column per rule and ``buy_and_hold``.
     results
-        Each rule's full :class:`WalkForwardResult`, by name.
+        Each rule's full :class:`WalkForwardResult`, by name (the rules that completed).
     n_trials
-        Rules compared: the N of the deflated Sharpe ratio.
+        Rules compared: the N of the deflated Sharpe ratio (the rules that completed).
     config
         Names, rule classes, the fold layout and the walk-forward options.
+    failures
+        ``{name: TaskFailure}`` for each rule whose walk-forward raised (its error type,
+        message and traceback); empty when every rule completed.
     """
 
     table: pd.DataFrame
@@ -81,6 +87,7 @@ class RuleComparison(Result):
     results: dict[str, WalkForwardResult]
     n_trials: int
     config: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, TaskFailure] = field(default_factory=dict)
 
     @property
     def best(self) -> str:
@@ -93,8 +100,10 @@ class RuleComparison(Result):
         dates = self.oos_returns.index
         table = self.table.astype(float).to_string(float_format=lambda v: f"{v:.3f}", na_rep="-")
         best = self.table.loc[self.best]
+        failed = [f"failed: {name}: {f.error_type}: {f.message}" for name, f in self.failures.items()]
         return "\n".join(
             [
+                *failed,
                 f"{self.n_trials} rules compared by walk-forward on the same {len(first.folds)} folds, "
                 f"{dates[0].date()} to {dates[-1].date()} out of sample",
                 "",
@@ -116,6 +125,7 @@ class RuleComparison(Result):
                 "n_trials": self.n_trials,
                 "config": self.config,
                 "results": {name: res.to_dict() for name, res in self.results.items()},
+                "failures": {name: f.to_dict() for name, f in self.failures.items()},
             }
         )
 
@@ -126,7 +136,7 @@ class RuleComparison(Result):
 
         fig, ax = axes_or_new(ax, (11, 5))
         equity = (1.0 + self.oos_returns).cumprod()
-        for name in self.results:
+        for name in self.results:  # a failed rule has no curve
             label = f"{name} (Sharpe {self.table.loc[name, 'oos_sharpe']:.2f})"
             ax.plot(equity.index, equity[name].to_numpy(), lw=1.4, label=label)
         bh = self.table.loc[BUY_AND_HOLD, "oos_sharpe"]
@@ -151,6 +161,8 @@ def compare_rules(
     *,
     settings: Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | Client | Executor | None = None,
     **options: Any,
 ) -> RuleComparison:
     """Walk-forward several rules on the same prices and folds, and compare them out of sample.
@@ -172,6 +184,12 @@ def compare_rules(
         :func:`~stratopt.walk_forward` tunes a bare rule. Tuners keep their own settings.
     progress
         Progress over rules and folds (see :func:`~stratopt.walk_forward`); False for none.
+    n_jobs, scheduler
+        Where the rules run (see :func:`stratopt.parallel.executor`): serially in this process
+        by default; ``n_jobs=K`` on a local Dask cluster of K processes, or ``scheduler=`` an
+        existing Dask scheduler. One task per rule, each walk-forward serial inside its task;
+        the results are the serial run's exactly, in the order of ``rules``. A rule whose
+        walk-forward raises is listed in ``failures`` (its row all NaN) and the others complete.
     **options
         Other :func:`~stratopt.walk_forward` options (``warm_start``, ``ensemble``, ...) or,
         instead of ``splitter``, :class:`WalkForward` arguments (``train``, ``test``, ...).
@@ -207,16 +225,46 @@ def compare_rules(
             raise ConfigError(f"{key}={options[key]!r} cannot be set here: {why}")
     if not isinstance(prices, pd.DataFrame):
         raise ConfigError(f"prices must be a DataFrame of prices, got {type(prices).__name__}")
-    results: dict[str, WalkForwardResult] = {}
-    for k, (name, tuner) in enumerate(tuners.items()):
-        began = time.perf_counter()
-        results[name] = walk_forward(tuner, prices, splitter, n_trials=1, progress=progress, **options)
-        sharpe = results[name].metrics["sharpe"]
-        _progress.line(
-            f"compare: rule {k + 1}/{len(tuners)} {name}: out-of-sample Sharpe {sharpe:.2f} "
-            f"({time.perf_counter() - began:.1f} s)",
-            progress=progress,
+    names = list(tuners)
+    done = 0
+
+    def report(k: int, outcome: Any) -> None:  # called in this process as each rule finishes
+        nonlocal done
+        done += 1
+        head = f"compare: rule {done}/{len(names)} {names[k]}"
+        if isinstance(outcome, TaskFailure):
+            _progress.line(f"{head}: failed ({outcome.error_type}: {outcome.message})", progress=progress)
+        else:
+            sharpe = outcome[0].metrics["sharpe"]
+            _progress.line(f"{head}: out-of-sample Sharpe {sharpe:.2f} ({outcome[1]:.1f} s)", progress=progress)
+
+    with executor(n_jobs, scheduler) as ex:
+        serial = isinstance(ex, SerialExecutor)
+        outcomes = ex.map(
+            _walk_forward_one,
+            list(tuners.values()),
+            # in process each walk-forward shows its folds; on workers a bar over the rules
+            shared={
+                "prices": prices,
+                "splitter": splitter,
+                "options": options,
+                "progress": progress if serial else False,
+            },
+            labels=names,
+            desc="compare rules",
+            progress=False if serial or _progress.mode(progress) != "bar" else progress,
+            on_result=report,
+            capture_warnings=not serial,  # a worker's warnings come back here
         )
+    results: dict[str, WalkForwardResult] = {}
+    failures: dict[str, TaskFailure] = {}
+    for name, outcome in zip(names, outcomes):
+        if isinstance(outcome, TaskFailure):
+            failures[name] = outcome
+        else:
+            results[name] = outcome[0]
+    if not results:
+        raise next(iter(failures.values())).error()
     returns = _stitched(results)
     first = next(iter(results.values()))
     config = {
@@ -224,13 +272,29 @@ def compare_rules(
         "splitter": first.config.get("splitter"),
         "options": dict(options),
     }
+    table = _table(results, returns).reindex([*names, BUY_AND_HOLD]).rename_axis("rule")
     return RuleComparison(
-        table=_table(results, returns),
+        table=table,
         oos_returns=returns,
         results=results,
         n_trials=len(results),
         config=jsonable(config),
+        failures=failures,
     )
+
+
+def _walk_forward_one(
+    tuner: Tuner,
+    *,
+    prices: pd.DataFrame,
+    splitter: WalkForward | None,
+    options: Mapping[str, Any],
+    progress: bool | None,
+) -> tuple[WalkForwardResult, float]:
+    """One rule's walk-forward (one task) and the seconds it took."""
+    began = time.perf_counter()
+    result = walk_forward(tuner, prices, splitter, n_trials=1, progress=progress, **options)
+    return result, time.perf_counter() - began
 
 
 def _as_tuners(

@@ -76,6 +76,28 @@ class TaskFailure:
     def __str__(self) -> str:
         return f"{self.label}: {self.error_type}: {self.message}"
 
+    def error(self) -> Exception:
+        """The error to raise for this failure in the caller: the task's own stratopt error type
+        or built-in exception type with its message (so that ``except ConfigError`` still
+        works across processes), else a :class:`~stratopt.StratoptError`; the task's label and
+        traceback are attached as a note."""
+        import builtins
+
+        from stratopt import errors
+
+        kind = getattr(errors, self.error_type, None) or getattr(builtins, self.error_type, None)
+        exc: Exception
+        if isinstance(kind, type) and issubclass(kind, Exception) and kind.__module__ in (errors.__name__, "builtins"):
+            try:
+                exc = kind(self.message)
+            except Exception:  # an exception type that takes other arguments
+                exc = errors.StratoptError(str(self))
+        else:
+            exc = errors.StratoptError(str(self))
+        note = f"raised by task {self.label!r}:\n{self.traceback}".rstrip()
+        exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]  # add_note: 3.11+
+        return exc
+
     def to_dict(self) -> dict[str, Any]:
         """The failure as a JSON-ready record."""
         return {

@@ -121,3 +121,18 @@ def test_outside_a_dask_worker_nothing_is_forced_serial() -> None:
     from stratopt.parallel import inside_worker
 
     assert inside_worker() is False
+
+
+def _config_error(x: int) -> int:
+    raise ConfigError(f"x={x} is not allowed; pass another")
+
+
+def test_a_failure_becomes_the_same_error_type_in_the_caller() -> None:
+    from stratopt.errors import StratoptError
+
+    (failure,) = executor().map(_config_error, [3], labels=["fold 3"], progress=False)
+    err = failure.error()
+    assert type(err) is ConfigError and str(err) == "x=3 is not allowed; pass another"
+    assert "fold 3" in err.__notes__[0] and "_config_error" in err.__notes__[0]
+    odd = TaskFailure(0, "a", "CustomError", "boom", "")
+    assert type(odd.error()) is StratoptError and str(odd.error()) == "a: CustomError: boom"

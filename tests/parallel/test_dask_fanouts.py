@@ -1,0 +1,119 @@
+"""The package's fan-outs on a real LocalCluster of 2 worker processes: learning-rate and rule
+comparisons, landscapes and walk-forward folds give exactly the serial results, in the same
+order; a task that raises is reported and the others complete."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import stratopt
+from stratopt._market import MarketData
+from stratopt.analysis import compare_learning_rates, loss_landscape
+from stratopt.parallel import DaskExecutor, SerialExecutor, executor
+from stratopt.rules import MACrossover
+
+pytest.importorskip("distributed")
+
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::stratopt.errors.DiagnosticWarning")]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[DaskExecutor]:
+    """One local cluster of 2 worker processes for the module (starting one takes seconds)."""
+    with executor(n_jobs=2) as ex:
+        assert isinstance(ex, DaskExecutor)
+        yield ex
+
+
+@pytest.fixture(scope="module")
+def aapl() -> pd.DataFrame:
+    return stratopt.load_prices("sp500", tickers=["AAPL"], start="2003-01-01", end="2006-12-31")
+
+
+# Tasks and rules live at module level: the workers import this module to unpickle them.
+def _nested_executor(x: int) -> str:
+    with executor(n_jobs=2) as inner:
+        return type(inner).__name__
+
+
+def _warns(x: int) -> int:
+    warnings.warn(f"warned in task {x}", RuntimeWarning, stacklevel=1)
+    return x
+
+
+class PoisonedCrossover(MACrossover):
+    """A crossover whose soft pass (training) raises on data that ends inside ``poison``."""
+
+    def __init__(self, poison: tuple[str, str] | None = None) -> None:
+        super().__init__()
+        self.poison = poison
+
+    def _positions(self, data: MarketData, p: dict[str, Any], temperature: float) -> Any:
+        last = data.dates[-1]
+        if temperature > 0 and (
+            self.poison is None or pd.Timestamp(self.poison[0]) <= last <= pd.Timestamp(self.poison[1])
+        ):
+            raise FloatingPointError(f"poisoned data ending {last.date()}")
+        return super()._positions(data, p, temperature)
+
+
+def test_fan_outs_inside_a_worker_run_serially(cluster: DaskExecutor) -> None:
+    assert cluster.map(_nested_executor, [0, 1], progress=False) == [SerialExecutor.__name__] * 2
+
+
+def test_a_workers_warnings_are_raised_in_the_caller(cluster: DaskExecutor) -> None:
+    with pytest.warns(RuntimeWarning) as record:
+        assert cluster.map(_warns, [0, 1, 2], progress=False, capture_warnings=True) == [0, 1, 2]
+    assert [str(w.message) for w in record] == [f"warned in task {k}" for k in range(3)]
+
+
+def test_on_result_runs_in_this_process_for_every_task(cluster: DaskExecutor) -> None:
+    seen: dict[int, Any] = {}
+    out = cluster.map(_warns, [5, 6, 7], progress=False, on_result=seen.__setitem__)
+    assert seen == dict(enumerate(out)) and out == [5, 6, 7]
+
+
+def test_learning_rate_comparison_on_two_workers_equals_the_serial_run(
+    cluster: DaskExecutor, aapl: pd.DataFrame
+) -> None:
+    kwargs: dict[str, Any] = {"optimizers": ("sgd", "adam"), "epochs": 6, "progress": False}
+    serial = compare_learning_rates(MACrossover(), aapl, [0.01, 0.3, 30.0], **kwargs)
+    dask = compare_learning_rates(MACrossover(), aapl, [0.01, 0.3, 30.0], scheduler=cluster, **kwargs)
+    pd.testing.assert_frame_equal(
+        dask.runs.drop(columns="seconds"), serial.runs.drop(columns="seconds"), check_exact=True
+    )
+    pd.testing.assert_frame_equal(dask.history, serial.history, check_exact=True)
+    assert dask.best_loss == serial.best_loss and dask.hints == serial.hints
+
+
+def test_landscape_on_two_workers_is_the_serial_one_bit_for_bit(cluster: DaskExecutor, aapl: pd.DataFrame) -> None:
+    kwargs: dict[str, Any] = {"grid": (9, 7), "chunk": 8, "progress": False}
+    serial = loss_landscape(MACrossover(), aapl, **kwargs)
+    dask = loss_landscape(MACrossover(), aapl, scheduler=cluster, **kwargs)
+    for name in ("soft_loss", "hard_loss", "hard_sharpe"):
+        np.testing.assert_array_equal(getattr(dask, name), getattr(serial, name), err_msg=name)
+    assert dask.global_min == serial.global_min
+
+
+def test_rule_comparison_on_two_workers_equals_the_serial_run_and_a_failing_rule_is_a_failed_row(
+    cluster: DaskExecutor, aapl: pd.DataFrame
+) -> None:
+    settings = {"epochs": 2, "n_starts": 1, "screen": 4, "seed": 0}
+    rules = {"crossover": MACrossover(), "momentum": "momentum", "broken": PoisonedCrossover()}
+    kwargs: dict[str, Any] = {"train": "2Y", "test": "1Y", "settings": settings, "progress": False}
+    serial = stratopt.compare_rules(rules, aapl, **kwargs)
+    dask = stratopt.compare_rules(rules, aapl, scheduler=cluster, **kwargs)
+    pd.testing.assert_frame_equal(dask.table, serial.table, check_exact=True)
+    pd.testing.assert_frame_equal(dask.oos_returns, serial.oos_returns, check_exact=True)
+    assert list(dask.table.index) == ["crossover", "momentum", "broken", "buy_and_hold"]
+    assert dask.table.loc["broken"].isna().all() and dask.table.loc["crossover"].notna().all()
+    failure = dask.failures["broken"]
+    assert (failure.error_type, failure.message.split(" ending")[0]) == ("FloatingPointError", "poisoned data")
+    assert list(dask.results) == ["crossover", "momentum"] and dask.n_trials == 2
+    assert "failed: broken: FloatingPointError" in dask.summary()
