@@ -7,7 +7,14 @@ from typing import Any
 
 from stratopt.cli._common import add_command, add_output_arguments, finish, load_data
 from stratopt.cli._data import add_source_arguments
-from stratopt.cli._options import add_loss_arguments, add_training_arguments, loss_from_args, training_settings
+from stratopt.cli._options import (
+    add_execution_arguments,
+    add_loss_arguments,
+    add_training_arguments,
+    execution_from_args,
+    loss_from_args,
+    training_settings,
+)
 from stratopt.cli._walk_forward import WALK_FORWARD_DEFAULTS, add_split_arguments, splitter_from_args
 from stratopt.errors import ConfigError
 
@@ -46,6 +53,7 @@ def register(subparsers: Any) -> None:
         exclude=("rule",),
         helps={"seed": "seed of the random starts; fold k uses SEED + k"},
     )
+    add_execution_arguments(parser, what="rules (one task per rule)")
     add_output_arguments(
         parser,
         json_help="write the comparison table and every rule's walk-forward as JSON",
@@ -74,5 +82,6 @@ def run(args: argparse.Namespace) -> int:
         ensemble=args.ensemble,
         drift_penalty=args.drift_penalty,
         prior_penalty=args.prior_penalty,
+        **execution_from_args(args),
     )
     return finish(args, result)

@@ -17,8 +17,10 @@ from stratopt.cli._common import (
 from stratopt.cli._data import add_source_arguments
 from stratopt.cli._options import (
     OPTIMIZERS,
+    add_execution_arguments,
     add_loss_arguments,
     add_training_arguments,
+    execution_from_args,
     loss_from_args,
     training_settings,
 )
@@ -75,6 +77,7 @@ def register(subparsers: Any) -> None:
             "temperature": "softness of the rule: fixed by default; START,END anneals (which moves the loss by itself)"
         },
     )
+    add_execution_arguments(parser, what="fits (one task per optimiser and seed)")
     add_output_arguments(
         parser,
         json_help="write the runs table, thresholds, settings (and the range test) as JSON",
@@ -115,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     if optimizers:
         settings.pop("optimizer")
     prices = load_data(args)
-    result = compare_learning_rates(rule, prices, lrs, seeds=seeds, optimizers=optimizers, **settings)
+    result = compare_learning_rates(
+        rule, prices, lrs, seeds=seeds, optimizers=optimizers, **settings, **execution_from_args(args)
+    )
     if not (args.range_test or args.range_plot):
         return finish(args, result)
     range_settings = {k: v for k, v in settings.items() if k not in _NOT_FOR_RANGE_TEST}

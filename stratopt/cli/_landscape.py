@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 from stratopt.cli._common import Report, add_command, add_output_arguments, finish, load_data
 from stratopt.cli._data import add_source_arguments
 from stratopt.cli._options import (
+    add_execution_arguments,
     add_loss_arguments,
     add_training_arguments,
+    execution_from_args,
     loss_from_args,
     rule_from_args,
     tuner_from_args,
@@ -68,6 +70,7 @@ def register(subparsers: Any) -> None:
     )
     add_loss_arguments(parser)
     add_training_arguments(parser, defaults={"epochs": 100}, exclude=("temperature", "validation"))
+    add_execution_arguments(parser, what="grid blocks")
     add_output_arguments(
         parser,
         json_help="write grids, surfaces, critical points (and the fit) as JSON",
@@ -98,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         loss=loss,
         progress=progress,
+        **execution_from_args(args),
     )
     fitted = tuner.fit(prices) if tuner is not None else None
 

@@ -26,8 +26,10 @@ __all__ = [
     "SCHEDULES",
     "SELECTS",
     "TRAINING_DEFAULTS",
+    "add_execution_arguments",
     "add_loss_arguments",
     "add_training_arguments",
+    "execution_from_args",
     "loss_from_args",
     "parse_early_stopping",
     "parse_temperature",
@@ -300,3 +302,50 @@ def tuner_from_args(args: argparse.Namespace, rule: Rule, loss: LossSpec, **chan
     from stratopt.training import Tuner
 
     return Tuner(rule, loss=loss, **{**training_settings(args), **changes})
+
+
+def _n_jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of worker processes: 1 (serial), 2 or more, or -1 (one per core)"
+        )
+    return value
+
+
+def add_execution_arguments(parser: argparse.ArgumentParser, *, what: str = "tasks") -> None:
+    """``--n-jobs`` and ``--scheduler``: where the command's independent ``what`` run (see
+    :func:`stratopt.parallel.executor`); Dask is needed only when either is set."""
+    group = parser.add_argument_group("execution")
+    group.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=1,
+        metavar="INT",
+        help=f"worker processes for the {what}: 1 runs them serially in this process, K >= 2 on a local "
+        "Dask cluster of K processes, -1 one per core; the results are the same (needs stratopt[dask])",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=f"run the {what} on a running Dask scheduler instead, e.g. tcp://host:8786 (default: none, run here)",
+    )
+
+
+def execution_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """``n_jobs`` and ``scheduler`` keyword arguments from :func:`add_execution_arguments`' options
+    (``{}`` for the serial default; a ConfigError when both are given)."""
+    from stratopt.errors import ConfigError
+
+    n_jobs, scheduler = getattr(args, "n_jobs", 1), getattr(args, "scheduler", None)
+    if scheduler is not None and n_jobs != 1:
+        raise ConfigError(
+            f"--n-jobs {n_jobs} and --scheduler {scheduler} both given: --n-jobs starts a local cluster, "
+            "--scheduler uses a running one; pass one of them"
+        )
+    if scheduler is not None:
+        return {"scheduler": scheduler}
+    return {} if n_jobs == 1 else {"n_jobs": n_jobs}
