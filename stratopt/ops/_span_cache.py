@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_BYTES", "SpanCache", "hard_ema"]
 
-#: Byte budget of one series' cache: 256 MiB, e.g. 800 spans of 2,000 days x 20 assets in
-#: float64, or 32 spans of 2,000 days x 500 assets.
-MAX_BYTES = 256 * 2**20
+#: Byte budget of one series' cache: 64 MiB, e.g. 200 spans of 2,000 days x 20 assets in
+#: float64 (a fit's starts over all its epochs need a few dozen), or 8 spans of 2,000 days x
+#: 500 assets.
+MAX_BYTES = 64 * 2**20
 
 
 class SpanCache:
