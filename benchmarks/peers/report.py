@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import platform
 import re
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -170,11 +171,12 @@ def budget_chart(table: pd.DataFrame, traces: pd.DataFrame, path: Path) -> None:
                 idx = np.searchsorted(x, grid, side="right") - 1
                 curves.append(np.where(idx >= 0, y[np.clip(idx, 0, None)], np.nan))
             c = np.array(curves)
-            with np.errstate(all="ignore"):
-                med = np.nanmedian(c, axis=0) if np.isfinite(c).any() else c[0]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # before a tool's first result: all NaN
+                med, lo, hi = np.nanmedian(c, axis=0), np.nanmin(c, 0), np.nanmax(c, 0)
             ax.step(grid, med, where="post", color=COLORS[tool], label=tool, lw=2 if tool == "stratopt fit" else 1.2)
             if len(c) > 1:
-                ax.fill_between(grid, np.nanmin(c, 0), np.nanmax(c, 0), step="post", color=COLORS[tool], alpha=0.15)
+                ax.fill_between(grid, lo, hi, step="post", color=COLORS[tool], alpha=0.15)
         ax.set_xscale("log", base=2)
         ax.set_xticks([b for b in (0.25, 1, 4, 16) if b <= top])
         ax.set_xticklabels([f"{b:g}x" for b in (0.25, 1, 4, 16) if b <= top])
