@@ -148,7 +148,7 @@ def scaling_table(frame: pd.DataFrame) -> str:
         e = block[~block["tool"].str.startswith("stratopt")].iloc[0]
         lines.append(
             f"| {axis} | {int(f['days']):,} x {int(f['assets'])} | {'synthetic' if f['synthetic'] else 'real'} | "
-            f"{f['cpu_s']:.1f} | {f['peak_mb']:.0f} | {e['cpu_s']:.1f} | {e['peak_mb']:.0f} |"
+            f"{f['cpu_s']:.1f} | {max(f['peak_mb'], 0):.0f} | {e['cpu_s']:.1f} | {max(e['peak_mb'], 0):.0f} |"
         )
     return "\n".join(lines)
 
