@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import time
 import warnings
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,14 @@ from stratopt.model_selection._splitter import WalkForward
 from stratopt.model_selection._wf_checkpoint import FoldStore, run_key
 from stratopt.model_selection._wf_fold import Fold, _inner_validation, run_fold
 from stratopt.model_selection._wf_result import WalkForwardResult
+from stratopt.parallel._executor import Executor
 from stratopt.rules._base import Rule
 from stratopt.training import Tuner
+
+if TYPE_CHECKING:
+    from distributed import Client
+else:  # resolvable by typing.get_type_hints (the experiment files' schema); Dask is optional
+    Client = Any
 
 __all__ = ["walk_forward"]
 
@@ -46,6 +53,8 @@ def walk_forward(
     patience: int | None = PATIENCE,
     short_fold: ShortFold = "merge",
     checkpoint_dir: str | os.PathLike[str] | None = None,
+    n_jobs: int | None = None,
+    scheduler: str | Client | Executor | None = None,
     **split_options: Any,
 ) -> WalkForwardResult:
     """Fit on each train window, trade the hard rule on the following test window, stitch.
@@ -116,6 +125,16 @@ def walk_forward(
         Directory where each finished fold is written as it is done. Rerun with the same
         estimator, options and prices to resume: finished folds are read back instead of fitted.
         A directory holding folds of another configuration or other data is refused.
+    n_jobs, scheduler
+        Where the folds run (see :func:`stratopt.parallel.executor`): serially in this process
+        by default; ``n_jobs=K`` on a local Dask cluster of K processes, or ``scheduler=`` an
+        existing Dask scheduler. Only independent folds run in parallel: ``warm_start=False``
+        and no ``drift_penalty`` (each fold then gets the seed it gets serially, and the result
+        is the serial one exactly); with either, folds depend on the previous fold's fit and
+        ``n_jobs`` is refused (run several walk-forwards at once with
+        :func:`stratopt.tune_tickers`). With independent folds, a fold whose fit raises is
+        listed in ``failures`` (its test window missing from the stitched returns) while the
+        others complete, serially or not; when every fold fails, the first error is raised.
     **split_options
         Instead of ``splitter``: :class:`WalkForward` arguments (``train``, ``test``,
         ``anchored``, ``purge``, ``embargo``, ...), with train 5 years and test 1 year by default.
@@ -135,6 +154,18 @@ def walk_forward(
     for name, w in (("drift_penalty", drift_penalty), ("prior_penalty", prior_penalty)):
         if not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
             raise ConfigError(f"{name}={w!r} must be a finite number >= 0")
+    independent = not warm_start and not drift_penalty
+    if (n_jobs not in (None, 1) or scheduler is not None) and not independent:
+        why = (
+            "warm_start=True starts each fold from"
+            if warm_start
+            else f"drift_penalty={drift_penalty} ties each fold to"
+        )
+        raise ConfigError(
+            f"walk_forward(n_jobs={n_jobs!r}, scheduler={scheduler!r}) runs folds in parallel, but {why} the "
+            "previous fold's fit; pass warm_start=False and drift_penalty=0 for independent folds, or run whole "
+            "walk-forwards in parallel with stratopt.tune_tickers(..., walk_forward=..., n_jobs=...)"
+        )
     if not isinstance(prices, pd.DataFrame):
         raise ConfigError(f"prices must be a DataFrame of prices, got {type(prices).__name__}")
     splitter = _as_splitter(splitter, split_options)
@@ -152,6 +183,14 @@ def walk_forward(
     if checkpoint_dir is not None:
         settings = {**tuner.get_params(), "splitter": repr(splitter), **options}
         store = FoldStore(checkpoint_dir, run_key(settings, tuner.rule, prices), tuner.rule)
+    options["short_last_fold"] = short_note
+    if independent:
+        fold_options = {"ensemble": ensemble, "prior_penalty": prior_penalty, "patience": patience}
+        done, failures = _independent_folds(
+            tuner, prices, splits, fold_dates, store, fold_options, n_jobs, scheduler, progress
+        )
+        _report(done)
+        return _assemble(tuner, prices, splitter, done, n_trials=n_trials, options=options, failures=failures)
     current, previous = tuner.rule, None
     folds: list[Fold] = []
     for k, (train_idx, test_idx) in enumerate(_progress.folds(splits, fold_dates, folds, progress=progress)):
@@ -186,8 +225,121 @@ def walk_forward(
         if warm_start:
             current = fold.rule
     _report(folds)
-    options["short_last_fold"] = short_note
     return _assemble(tuner, prices, splitter, folds, n_trials=n_trials, options=options)
+
+
+def _independent_folds(
+    tuner: Tuner,
+    prices: pd.DataFrame,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    fold_dates: pd.DataFrame,
+    store: FoldStore | None,
+    options: dict[str, Any],
+    n_jobs: int | None,
+    scheduler: str | Client | Executor | None,
+    progress: bool | None,
+) -> tuple[list[Fold], list[dict[str, Any]]]:
+    """Folds that do not depend on each other, one task each (serially, or on Dask): the
+    finished folds in order, and a record per fold whose task raised."""
+    from stratopt.parallel import SerialExecutor, TaskFailure, executor
+
+    done: dict[int, Fold] = {}
+    todo = []
+    for k, split in enumerate(splits):
+        loaded = store.load(k) if store is not None else None
+        if loaded is not None:  # finished by an earlier run with the same settings and data
+            done[k] = loaded
+        else:
+            todo.append((k, *split))
+    n, how = len(splits), _progress.mode(progress)
+
+    def finished(i: int, outcome: Any) -> None:  # in this process, as each fold's task ends
+        k = todo[i][0]
+        row = fold_dates.iloc[k]
+        if isinstance(outcome, TaskFailure):
+            text, seconds = f"failed ({outcome.error_type}: {outcome.message})", None
+        else:
+            fold, seconds = outcome
+            text = _progress._test_sharpe(fold)
+            if store is not None:
+                store.save(k, fold)
+        if how == "lines":
+            _progress.fold_line(
+                "walk-forward",
+                k,
+                n,
+                row["test_start"],
+                row["test_end"],
+                result=text,
+                seconds=seconds,
+                progress=progress,
+            )
+
+    shared = {"tuner": tuner, "prices": prices, "fold_dates": fold_dates, **options}
+    with executor(n_jobs, scheduler) as ex:
+        outcomes = ex.map(
+            _fit_fold,
+            todo,
+            shared=shared,
+            labels=[f"fold {k}" for k, *_ in todo],
+            desc="walk-forward",
+            progress=progress if how == "bar" else False,  # the log's lines come from ``finished``
+            on_result=finished,
+            capture_warnings=not isinstance(ex, SerialExecutor),  # a worker's warnings come back here
+        )
+    errors: list[TaskFailure] = []
+    for (k, *_), outcome in zip(todo, outcomes):
+        if isinstance(outcome, TaskFailure):
+            errors.append(outcome)
+        else:
+            done[k] = outcome[0]
+    if not done:
+        raise errors[0].error()
+    failures = [
+        {
+            "fold": todo[f.index][0],
+            **{c: fold_dates.iloc[todo[f.index][0]][c] for c in _DATE_COLUMNS},
+            "error_type": f.error_type,
+            "message": f.message,
+            "traceback": f.traceback,
+        }
+        for f in errors
+    ]
+    return [done[k] for k in sorted(done)], failures
+
+
+def _fit_fold(
+    task: tuple[int, np.ndarray, np.ndarray],
+    *,
+    tuner: Tuner,
+    prices: pd.DataFrame,
+    fold_dates: pd.DataFrame,
+    ensemble: int,
+    prior_penalty: float,
+    patience: int | None,
+) -> tuple[Fold, float]:
+    """One independent fold (one task): fit from the rule as given with the fold's own seed,
+    trade the test window; and the seconds it took."""
+    began = time.perf_counter()
+    k, train_idx, test_idx = task
+    anchors = tuple(tuner.anchors)
+    if prior_penalty:
+        anchors += ((tuner.rule, float(prior_penalty)),)
+    fold_tuner = tuner.clone(
+        rule=tuner.rule,
+        seed=None if tuner.seed is None else tuner.seed + k,
+        progress=False,
+        anchors=anchors,
+        patience=tuner.patience if tuner.patience is not None else patience,
+    )
+    fold = run_fold(fold_tuner, tuner.rule, prices, train_idx, test_idx, ensemble=ensemble)
+    fold.row = {
+        "fold": k,
+        **{c: fold_dates.iloc[k][c] for c in _DATE_COLUMNS},
+        **fold.row,
+        "selection_dsr": _selection_dsr(fold_tuner, tuner.rule, fold, prices, train_idx),
+    }
+    return fold, time.perf_counter() - began
 
 
 def _short_last_fold(
@@ -275,12 +427,13 @@ def _report(folds: list[Fold]) -> None:
             by_kind.setdefault(category, []).append(k)
     for category, ks in by_kind.items():
         first = next(text for c, text in folds[ks[0]].diagnostics if c is category)
+        number = folds[ks[0]].row.get("fold", ks[0])  # the fold's own number when some failed
         warnings.warn(
-            f"{category.__name__} in {len(set(ks))} of {len(folds)} folds (first, fold {ks[0]}): {first}",
+            f"{category.__name__} in {len(set(ks))} of {len(folds)} folds (first, fold {number}): {first}",
             category,
             stacklevel=3,
         )
-    idle = [k for k, f in enumerate(folds) if f.row.get("trades_per_year", 1.0) == 0.0]
+    idle = [f.row.get("fold", k) for k, f in enumerate(folds) if f.row.get("trades_per_year", 1.0) == 0.0]
     if idle:
         warnings.warn(
             f"{len(idle)} of {len(folds)} folds made no trade in their test window (folds {idle[:10]}): "
@@ -341,6 +494,7 @@ def _assemble(
     *,
     n_trials: int,
     options: dict[str, Any],
+    failures: list[dict[str, Any]] | None = None,
 ) -> WalkForwardResult:
     oos_returns = pd.concat([f.oos for f in folds]).rename("oos")
     baselines = {name: pd.concat([f.baselines[name] for f in folds]).rename(name) for name in folds[0].baselines}
@@ -368,6 +522,7 @@ def _assemble(
             **options,
             "warmup_days": tuner.rule.warmup_days(),
         },
+        failures=list(failures or []),
     )
 
 

@@ -77,6 +77,11 @@ class WalkForwardResult(Result):
         Number of walk-forward configurations compared, as given to :func:`walk_forward`.
     pbo
         CSCV probability of backtest overfitting over the candidates (None with one start).
+    failures
+        One record per fold whose fit raised (independent folds only: ``warm_start=False``, no
+        drift penalty): ``fold``, its train and test dates, ``error_type``, ``message`` and
+        ``traceback``. Its test window is missing from ``oos_returns`` and every statistic;
+        empty when every fold completed.
     """
 
     folds: pd.DataFrame
@@ -90,6 +95,7 @@ class WalkForwardResult(Result):
     pbo: PBOResult | None
     n_trials: int
     config: dict[str, Any] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def oos_equity(self) -> pd.Series:
@@ -157,6 +163,12 @@ class WalkForwardResult(Result):
             "",
             table.to_string(**fmt),
             *([f"short last fold: {self.config['short_last_fold']}"] if self.config.get("short_last_fold") else []),
+            *[
+                f"missing: fold {f['fold']} (test {pd.Timestamp(f['test_start']).date()} to "
+                f"{pd.Timestamp(f['test_end']).date()}) failed with {f['error_type']}: {f['message']}; its test "
+                "window is not in the out-of-sample returns"
+                for f in self.failures
+            ],
             "",
             f"probabilistic Sharpe ratio (out-of-sample Sharpe > 0): {self.psr:.3f}"
             if math.isfinite(self.psr)
@@ -212,6 +224,7 @@ class WalkForwardResult(Result):
                 "n_trials": self.n_trials,
                 "pbo": self.pbo.pbo if self.pbo is not None else None,
                 "config": self.config,
+                "failures": self.failures,
             }
         )
 

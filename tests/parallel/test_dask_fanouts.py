@@ -117,3 +117,82 @@ def test_rule_comparison_on_two_workers_equals_the_serial_run_and_a_failing_rule
     assert (failure.error_type, failure.message.split(" ending")[0]) == ("FloatingPointError", "poisoned data")
     assert list(dask.results) == ["crossover", "momentum"] and dask.n_trials == 2
     assert "failed: broken: FloatingPointError" in dask.summary()
+
+
+WF = {"train": "1Y", "test": "1Y", "warm_start": False, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def wf_prices() -> pd.DataFrame:
+    """Three or more one-year folds, the first testing 2003."""
+    return stratopt.load_prices("sp500", tickers=["AAPL"], start="2002-01-01", end="2006-12-31")
+
+
+def _wf_tuner(rule: MACrossover | None = None) -> stratopt.Tuner:
+    return stratopt.Tuner(rule or MACrossover(), epochs=3, n_starts=2, screen=4, seed=3, validation=None)
+
+
+def test_walk_forward_on_two_workers_equals_the_serial_run(cluster: DaskExecutor, wf_prices: pd.DataFrame) -> None:
+    serial = stratopt.walk_forward(_wf_tuner(), wf_prices, **WF)
+    dask = stratopt.walk_forward(_wf_tuner(), wf_prices, scheduler=cluster, **WF)
+    assert len(serial.folds) >= 3 and serial.failures == [] and dask.failures == []
+    pd.testing.assert_frame_equal(dask.folds, serial.folds, check_exact=True)
+    pd.testing.assert_series_equal(dask.oos_returns, serial.oos_returns, check_exact=True)
+    pd.testing.assert_frame_equal(dask.candidates, serial.candidates, check_exact=True)
+    assert (dask.psr, dask.dsr) == (serial.psr, serial.dsr)
+
+
+def test_a_fold_that_raises_on_a_worker_is_reported_and_the_others_complete(
+    cluster: DaskExecutor, wf_prices: pd.DataFrame
+) -> None:
+    whole = stratopt.walk_forward(_wf_tuner(), wf_prices, **WF)
+    end = whole.folds.loc[1, "train_end"]  # only fold 1's fit sees data ending there
+    poisoned = PoisonedCrossover(poison=(str(end.date()), str(end.date())))
+    for where in ({}, {"scheduler": cluster}):
+        result = stratopt.walk_forward(_wf_tuner(poisoned), wf_prices, **where, **WF)
+        assert list(result.folds.index) == [k for k in whole.folds.index if k != 1]
+        (failure,) = result.failures
+        assert (failure["fold"], failure["error_type"]) == (1, "FloatingPointError")
+        assert failure["test_start"] == whole.folds.loc[1, "test_start"]
+        pd.testing.assert_frame_equal(result.folds, whole.folds.drop(index=1), check_exact=True)
+        missing = whole.oos_returns.loc[failure["test_start"] : failure["test_end"]].index
+        assert len(missing) > 200 and not result.oos_returns.index.isin(missing).any()
+        assert "missing: fold 1" in result.summary() and "FloatingPointError" in result.summary()
+
+
+def test_parallel_folds_need_independent_folds(aapl: pd.DataFrame) -> None:
+    with pytest.raises(stratopt.errors.ConfigError, match=r"warm_start=True .*tune_tickers"):
+        stratopt.walk_forward(_wf_tuner(), aapl, train="1Y", test="1Y", n_jobs=2)
+    with pytest.raises(stratopt.errors.ConfigError, match=r"drift_penalty=0.5 .*tune_tickers"):
+        stratopt.walk_forward(_wf_tuner(), aapl, train="1Y", test="1Y", warm_start=False, drift_penalty=0.5, n_jobs=2)
+
+
+EXPERIMENT = """
+[data]
+source = "sp500"
+tickers = ["AAPL"]
+start = "2002-01-01"
+end = "2006-12-31"
+[training]
+epochs = 2
+n_starts = 2
+screen = 4
+[walk_forward]
+train = "1Y"
+test = "1Y"
+warm_start = false
+"""
+
+
+def test_an_experiment_file_runs_its_folds_on_the_scheduler_it_names(cluster: DaskExecutor, tmp_path: Any) -> None:
+    from stratopt.experiments import parse_config, run_experiment
+    from stratopt.experiments._folder import FILES
+
+    address = cluster.client.scheduler.address
+    remote = parse_config(EXPERIMENT + f'[execution]\nscheduler = "{address}"\n')
+    assert remote.walk_forward_options()["scheduler"] == address
+    run_experiment(parse_config(EXPERIMENT), tmp_path / "serial", progress=False)
+    run_experiment(remote, tmp_path / "remote", progress=False)
+    for name in ("returns", "folds"):
+        serial_table = pd.read_csv(tmp_path / "serial" / FILES[name])
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "remote" / FILES[name]), serial_table, check_exact=True)
