@@ -8,8 +8,10 @@ from typing import Any
 from stratopt.cli._common import add_command, add_output_arguments, finish, load_data
 from stratopt.cli._data import add_source_arguments
 from stratopt.cli._options import (
+    add_execution_arguments,
     add_loss_arguments,
     add_training_arguments,
+    execution_from_args,
     loss_from_args,
     rule_from_args,
     tuner_from_args,
@@ -38,7 +40,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--resume-dir",
         metavar="DIR",
-        help="write each finished fold to DIR and, when rerun with the same options and data, resume from it",
+        help="write each finished fold to DIR and, when rerun with the same options and data, resume from it "
+        "(default: not written)",
     )
     add_loss_arguments(parser)
     # The main job trades stocks long/flat: on the development years (folds testing 1995-2010)
@@ -50,6 +53,7 @@ def register(subparsers: Any) -> None:
         defaults=WALK_FORWARD_DEFAULTS,
         helps={"seed": "seed of the random starts; fold k uses SEED + k"},
     )
+    add_execution_arguments(parser, what="folds (independent folds only: with --no-warm-start and no --drift-penalty)")
     add_output_arguments(
         parser,
         json_help="write folds, metrics, baselines, regimes, DSR, PBO and settings as JSON",
@@ -143,5 +147,6 @@ def run(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         progress=False if args.quiet else None,
         checkpoint_dir=getattr(args, "resume_dir", None),
+        **execution_from_args(args),
     )
     return finish(args, result)

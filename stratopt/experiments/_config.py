@@ -127,8 +127,10 @@ class FitConfig:
 @dataclass(frozen=True)
 class ExecutionConfig:
     """``[execution]``: how a walk-forward's folds run. ``n_jobs = 1`` and no ``scheduler``
-    run them one after another in this process; other values go to the parallel execution
-    layer where this stratopt has one."""
+    run them one after another in this process; ``n_jobs = K`` runs them on a local Dask
+    cluster of K processes (-1: one per core), ``scheduler = "tcp://host:8786"`` on a running
+    Dask scheduler (see :func:`stratopt.parallel.executor`). Folds run in parallel only when
+    they are independent: ``warm_start = false`` and no ``drift_penalty`` in ``[walk_forward]``."""
 
     n_jobs: int = 1
     scheduler: str | None = None
@@ -437,20 +439,40 @@ def _check_walk_forward(config: ExperimentConfig, tuner: Tuner) -> None:
             )
         elif key.endswith("_penalty") and not (math.isfinite(value) and value >= 0):
             raise ConfigError(f"walk_forward.{key} = {value!r} must be a finite number >= 0 (0: no penalty)")
-    _execution_arguments(config.execution)
+    given = _execution_arguments(config.execution)
+    if given:
+        from stratopt.model_selection import walk_forward
+
+        defaults = inspect.signature(walk_forward).parameters
+        dependent = [
+            f"walk_forward.{key} = {options.get(key, defaults[key].default)!r}"
+            for key in ("warm_start", "drift_penalty")
+            if options.get(key, defaults[key].default)
+        ]
+        if dependent:
+            shown = ", ".join(f"execution.{k} = {v!r}" for k, v in given.items())
+            raise ConfigError(
+                f"{shown} runs the folds in parallel, but {' and '.join(dependent)} makes each fold depend on the "
+                "previous one; set warm_start = false and drift_penalty = 0 in [walk_forward], or drop [execution]"
+            )
 
 
 def _execution_arguments(execution: ExecutionConfig) -> dict[str, Any]:
-    """``[execution]`` as walk_forward keywords: passed through where the engine takes them;
-    without a parallel layer only the serial default is accepted."""
-    from stratopt.model_selection import walk_forward
+    """``[execution]`` as walk_forward keywords (``n_jobs``, ``scheduler``), only those that
+    differ from the serial default; a bad value is refused naming its key."""
+    from stratopt.parallel._executor import _check_n_jobs
 
-    takes = set(inspect.signature(walk_forward).parameters)
     given = {k: v for k, v in dataclasses.asdict(execution).items() if v != getattr(ExecutionConfig(), k)}
-    if set(given) <= takes:
-        return given
-    key = sorted(set(given) - takes)[0]
-    raise ConfigError(
-        f"execution.{key} = {given[key]!r}: this version of stratopt runs walk-forward folds one after another "
-        "in this process (no parallel execution layer yet); use n_jobs = 1 and no scheduler"
-    )
+    if "n_jobs" in given:
+        try:
+            _check_n_jobs(given["n_jobs"])
+        except ConfigError as exc:
+            keyed_error(exc, "execution.n_jobs")
+    if "scheduler" in given and not isinstance(given["scheduler"], str):
+        raise ConfigError(f"execution.scheduler = {given['scheduler']!r} must be an address such as 'tcp://host:8786'")
+    if len(given) == 2:
+        raise ConfigError(
+            f"execution.n_jobs = {given['n_jobs']!r} and execution.scheduler = {given['scheduler']!r} both given: "
+            "n_jobs starts a local cluster, scheduler uses a running one; keep one of them"
+        )
+    return given

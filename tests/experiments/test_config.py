@@ -272,7 +272,24 @@ def test_parallel_execution_is_refused_without_a_parallel_layer() -> None:
 
 @pytest.mark.skipif(not _engine_takes("n_jobs"), reason="no parallel execution layer yet")
 def test_parallel_execution_is_passed_to_the_engine() -> None:
-    assert parse_config(MINIMAL + "[execution]\nn_jobs = 2\n").walk_forward_options()["n_jobs"] == 2
+    independent = MINIMAL + "warm_start = false\n"
+    assert parse_config(independent + "[execution]\nn_jobs = 2\n").walk_forward_options()["n_jobs"] == 2
+    remote = parse_config(independent + '[execution]\nscheduler = "tcp://host:8786"\n')
+    assert remote.walk_forward_options()["scheduler"] == "tcp://host:8786"
+
+
+@pytest.mark.skipif(not _engine_takes("n_jobs"), reason="no parallel execution layer yet")
+def test_parallel_execution_needs_independent_folds_and_good_values() -> None:
+    refused(
+        MINIMAL + "[execution]\nn_jobs = 2\n",
+        r"^execution\.n_jobs = 2 .*walk_forward\.warm_start = True .*warm_start = false",
+    )
+    refused(
+        MINIMAL + "warm_start = false\ndrift_penalty = 0.5\n[execution]\nn_jobs = 2\n",
+        r"walk_forward\.drift_penalty = 0\.5 makes each fold depend",
+    )
+    refused(MINIMAL + "warm_start = false\n[execution]\nn_jobs = 0\n", r"^execution\.n_jobs.*0")
+    refused(MINIMAL + 'warm_start = false\n[execution]\nn_jobs = 2\nscheduler = "tcp://h:1"\n', r"both given")
 
 
 def test_execution_settings_do_not_apply_to_a_fit() -> None:

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 import stratopt.analysis
+import stratopt.model_selection
 import stratopt.model_selection._compare
 from stratopt.cli import build_parser, main
 from stratopt.cli._options import execution_from_args
 
-COMMANDS = ("compare", "compare-lr", "landscape")
+COMMANDS = ("walk-forward", "compare", "compare-lr", "landscape")
 TINY = ["--tickers", "AAPL", "--start", "2004-01-01", "--end", "2005-12-31", "--quiet"]
 
 
@@ -58,6 +59,7 @@ def test_n_jobs_and_scheduler_together_are_refused(capsys: pytest.CaptureFixture
         ("landscape", stratopt.analysis, "loss_landscape"),
         ("compare-lr", stratopt.analysis, "compare_learning_rates"),
         ("compare", stratopt.model_selection._compare, "compare_rules"),
+        ("walk-forward", stratopt.model_selection, "walk_forward"),
     ],
 )
 def test_the_options_reach_the_core_function(
