@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,10 +22,13 @@ from torch import Tensor
 
 from stratopt._market import MarketData
 from stratopt.errors import ConfigError
-from stratopt.evaluation import hard_scores
+from stratopt.evaluation import CHUNK, _chunk, hard_scores
 from stratopt.loss import LossSpec
 from stratopt.rules._base import Rule
 from stratopt.rules._params import Param
+
+if TYPE_CHECKING:
+    from stratopt.parallel import Executor
 
 __all__ = ["MIN_DISTANCE", "Screen", "screen_starts"]
 
@@ -50,10 +54,15 @@ def screen_starts(
     n_candidates: int,
     n_starts: int,
     seed: int | None,
+    executor: Executor | None = None,
 ) -> Screen | None:
     """The best ``n_starts`` distinct candidates of a design of ``n_candidates`` points, as a
     batched rule (best first); None when the rule has no bounded parameters to screen or has
-    unstructured weights (a neural policy), which a box design cannot describe."""
+    unstructured weights (a neural policy), which a box design cannot describe.
+
+    With ``executor`` (only when asked: a Dask :class:`~stratopt.parallel.Executor`) the
+    candidates are scored in blocks of whole scoring chunks on its workers, each candidate in
+    the same batch as in one serial pass, so the scores are the serial ones bit for bit."""
     if not isinstance(n_candidates, int) or n_candidates < 0:
         raise ConfigError(f"screen={n_candidates!r} must be 0 (off) or a number of candidates, e.g. 256")
     specs = [(name, spec) for name, _, spec in rule.named_specs() if spec.transform == "sigmoid"]
@@ -67,13 +76,48 @@ def screen_starts(
     table = pd.concat([pd.DataFrame([{n: current[n] for n, _ in specs}]), table], ignore_index=True)
     unit = np.vstack([[_unit(spec, current[n]) for n, spec in specs], unit])
     candidates = rule.with_params(table).to(dtype=data.dtype, device=data.device)
-    scores = hard_scores(candidates, data, loss, keep).numpy()
+    scores = _scores(candidates, data, loss, keep, executor)
     scores[_too_long(candidates, data.n_days)] = np.nan  # windows the data cannot warm up
     chosen = _distinct_best(scores, unit, n_starts)
     table["score"] = scores
     table["chosen"] = -1
     table.loc[chosen, "chosen"] = np.arange(len(chosen))
     return Screen(table=table, starts=rule.with_params(table.loc[chosen, [n for n, _ in specs]].reset_index(drop=True)))
+
+
+#: Blocks per worker of a parallel screen (enough to balance, few enough to be worth a task).
+BLOCKS_PER_WORKER = 4
+
+
+def _scores(rule: Rule, data: MarketData, loss: LossSpec, keep: Tensor | None, ex: Executor | None) -> np.ndarray:
+    """:func:`hard_scores` of every start of ``rule``: in this process, or in blocks of whole
+    chunks on ``ex``'s workers (a serial or one-worker executor scores in this process)."""
+    if ex is None or ex.n_workers < 2:
+        return hard_scores(rule, data, loss, keep).numpy()
+    from stratopt.parallel import TaskFailure
+
+    chunk, n = _chunk(CHUNK, data), rule.batch_size
+    per_task = chunk * max(1, -(-n // (chunk * BLOCKS_PER_WORKER * ex.n_workers)))
+    spans = [(lo, min(lo + per_task, n)) for lo in range(0, n, per_task)]
+    shared = {"rule": rule, "data": data, "loss": loss, "keep": keep}
+    parts = ex.map(
+        _score_block,
+        spans,
+        shared=shared,
+        labels=[f"candidates {a}-{b - 1}" for a, b in spans],
+        desc="screen",
+        progress=False,
+    )
+    for part in parts:
+        if isinstance(part, TaskFailure):
+            raise part.error()
+    return np.concatenate(parts)
+
+
+def _score_block(span: tuple[int, int], *, rule: Rule, data: MarketData, loss: LossSpec, keep: Tensor | None) -> Any:
+    """One task of :func:`_scores`: the candidates ``lo`` to ``hi - 1``."""
+    lo, hi = span
+    return hard_scores(rule.select_range(lo, hi), data, loss, keep).numpy()
 
 
 def _design(dim: int, n: int, seed: int | None) -> np.ndarray:

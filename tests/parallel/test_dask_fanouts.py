@@ -196,3 +196,16 @@ def test_an_experiment_file_runs_its_folds_on_the_scheduler_it_names(cluster: Da
     for name in ("returns", "folds"):
         serial_table = pd.read_csv(tmp_path / "serial" / FILES[name])
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "remote" / FILES[name]), serial_table, check_exact=True)
+
+
+def test_the_screen_scored_on_two_workers_equals_the_serial_screen(cluster: DaskExecutor, aapl: pd.DataFrame) -> None:
+    from stratopt.loss import LossSpec
+    from stratopt.training._screen import screen_starts
+
+    data = MarketData.from_prices(aapl)
+    kwargs: dict[str, Any] = {"keep": None, "n_candidates": 300, "n_starts": 4, "seed": 1}
+    serial = screen_starts(MACrossover(), data, LossSpec(), **kwargs)
+    dask = screen_starts(MACrossover(), data, LossSpec(), executor=cluster, **kwargs)
+    assert serial is not None and dask is not None
+    pd.testing.assert_frame_equal(dask.table, serial.table, check_exact=True)
+    pd.testing.assert_frame_equal(dask.starts.batch_params(), serial.starts.batch_params(), check_exact=True)
