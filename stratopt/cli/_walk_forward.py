@@ -16,6 +16,7 @@ from stratopt.cli._options import (
     rule_from_args,
     tuner_from_args,
 )
+from stratopt.errors import ConfigError
 
 __all__ = ["WALK_FORWARD_DEFAULTS", "add_split_arguments", "register", "run", "splitter_from_args"]
 
@@ -135,6 +136,16 @@ def splitter_from_args(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     from stratopt.model_selection import walk_forward
 
+    execution = execution_from_args(args)
+    if execution and (args.warm_start or args.drift_penalty):
+        given = (
+            f"--scheduler {execution['scheduler']}" if "scheduler" in execution else f"--n-jobs {execution['n_jobs']}"
+        )
+        why = "warm start (the default)" if args.warm_start else f"--drift-penalty {args.drift_penalty:g}"
+        raise ConfigError(
+            f"{given} runs the folds in parallel, but with {why} each fold depends on the previous fold's fit; "
+            "add --no-warm-start and leave --drift-penalty at 0 for independent folds"
+        )
     tuner = tuner_from_args(args, rule_from_args(args), loss_from_args(args))
     result = walk_forward(
         tuner,
@@ -147,6 +158,6 @@ def run(args: argparse.Namespace) -> int:
         n_trials=args.n_trials,
         progress=False if args.quiet else None,
         checkpoint_dir=getattr(args, "resume_dir", None),
-        **execution_from_args(args),
+        **execution,
     )
     return finish(args, result)

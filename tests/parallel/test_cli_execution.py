@@ -69,9 +69,20 @@ def test_the_options_reach_the_core_function(
     with pytest.raises(_Called) as serial:
         main([command, *TINY])
     assert "n_jobs" not in serial.value.kwargs and "scheduler" not in serial.value.kwargs
+    independent = ["--no-warm-start"] if command == "walk-forward" else []
     with pytest.raises(_Called) as parallel:
-        main([command, *TINY, "--n-jobs", "2"])
+        main([command, *TINY, "--n-jobs", "2", *independent])
     assert parallel.value.kwargs["n_jobs"] == 2
     with pytest.raises(_Called) as remote:
-        main([command, *TINY, "--scheduler", "tcp://h:8786"])
+        main([command, *TINY, "--scheduler", "tcp://h:8786", *independent])
     assert remote.value.kwargs["scheduler"] == "tcp://h:8786"
+
+
+def test_parallel_folds_on_the_command_line_need_no_warm_start(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["walk-forward", *TINY, "--n-jobs", "2"]) == 2
+    assert "--n-jobs 2 runs the folds in parallel, but with warm start (the default)" in capsys.readouterr().err
+    argv = ["walk-forward", *TINY, "--scheduler", "tcp://h:1", "--no-warm-start", "--drift-penalty", "0.5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler tcp://h:1 runs the folds in parallel, but with --drift-penalty 0.5" in err
+    assert "add --no-warm-start" in err

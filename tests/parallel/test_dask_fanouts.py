@@ -132,9 +132,16 @@ def _wf_tuner(rule: MACrossover | None = None) -> stratopt.Tuner:
     return stratopt.Tuner(rule or MACrossover(), epochs=3, n_starts=2, screen=4, seed=3, validation=None)
 
 
-def test_walk_forward_on_two_workers_equals_the_serial_run(cluster: DaskExecutor, wf_prices: pd.DataFrame) -> None:
+def test_walk_forward_on_two_workers_equals_the_serial_run(
+    cluster: DaskExecutor, wf_prices: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
     serial = stratopt.walk_forward(_wf_tuner(), wf_prices, **WF)
-    dask = stratopt.walk_forward(_wf_tuner(), wf_prices, scheduler=cluster, **WF)
+    capsys.readouterr()
+    dask = stratopt.walk_forward(_wf_tuner(), wf_prices, scheduler=cluster, **{**WF, "progress": None})
+    lines = capsys.readouterr().err.strip().splitlines()  # a log: one line per fold as it finishes
+    n = len(serial.folds)
+    assert sorted(line.split(" 20")[0] for line in lines) == [f"walk-forward fold {k}/{n}" for k in range(1, n + 1)]
+    assert all("test Sharpe" in line and line.endswith(" s)") for line in lines)
     assert len(serial.folds) >= 3 and serial.failures == [] and dask.failures == []
     pd.testing.assert_frame_equal(dask.folds, serial.folds, check_exact=True)
     pd.testing.assert_series_equal(dask.oos_returns, serial.oos_returns, check_exact=True)
