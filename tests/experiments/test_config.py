@@ -86,7 +86,8 @@ def test_single_fit_config() -> None:
         (
             "walk_forward",
             {f.name for f in dataclasses.fields(WalkForward) if f.init and not f.name.startswith("_")}
-            | {"warm_start", "ensemble", "drift_penalty", "prior_penalty", "n_trials"},
+            | {"warm_start", "ensemble", "drift_penalty", "prior_penalty", "n_trials"}
+            | {"patience", "short_fold", "checkpoint_dir"},
         ),
         ("rule", {"name", "params", "options"}),
         ("execution", {"n_jobs", "scheduler"}),
