@@ -294,7 +294,7 @@ def parse_config(
     >>> parse_config('[walk_forward]\\ntrain = "3Y"\\ntest = "1Y"\\nwarmstart = false')
     Traceback (most recent call last):
     ...
-    stratopt.errors.ConfigError: walk_forward.warmstart is not a known key (did you mean 'warm_start'?); allowed: anchored, drift_penalty, embargo, ensemble, min_train, n_trials, prior_penalty, purge, reduce_test, step, test, train, warm_start
+    stratopt.errors.ConfigError: walk_forward.warmstart is not a known key (did you mean 'warm_start'?); allowed: anchored, checkpoint_dir, drift_penalty, embargo, ensemble, min_train, n_trials, patience, prior_penalty, purge, reduce_test, short_fold, step, test, train, warm_start
     """
     try:
         raw = tomllib.loads(text)
