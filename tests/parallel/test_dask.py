@@ -10,7 +10,6 @@ import sys
 import textwrap
 import time
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,6 @@ psutil = pytest.importorskip("psutil")
 pytest.importorskip("distributed")
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::stratopt.errors.DiagnosticWarning")]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskExecutor]:
-    """One local cluster of 2 worker processes for the module (starting one takes seconds)."""
-    with executor(n_jobs=2) as ex:
-        assert isinstance(ex, DaskExecutor)
-        yield ex
 
 
 # Tasks live at module level: the workers import this module to unpickle them.

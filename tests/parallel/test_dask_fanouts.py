@@ -5,7 +5,6 @@ order; a task that raises is reported and the others complete."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,14 +20,6 @@ from stratopt.rules import MACrossover
 pytest.importorskip("distributed")
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::stratopt.errors.DiagnosticWarning")]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[DaskExecutor]:
-    """One local cluster of 2 worker processes for the module (starting one takes seconds)."""
-    with executor(n_jobs=2) as ex:
-        assert isinstance(ex, DaskExecutor)
-        yield ex
 
 
 @pytest.fixture(scope="module")
