@@ -69,7 +69,7 @@ def test_the_options_reach_the_core_function(
     with pytest.raises(_Called) as serial:
         main([command, *TINY])
     assert "n_jobs" not in serial.value.kwargs and "scheduler" not in serial.value.kwargs
-    independent = ["--no-warm-start"] if command == "walk-forward" else []
+    independent = ["--no-warm-start", "--drift-penalty", "0"] if command == "walk-forward" else []
     with pytest.raises(_Called) as parallel:
         main([command, *TINY, "--n-jobs", "2", *independent])
     assert parallel.value.kwargs["n_jobs"] == 2
@@ -85,4 +85,4 @@ def test_parallel_folds_on_the_command_line_need_no_warm_start(capsys: pytest.Ca
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "--scheduler tcp://h:1 runs the folds in parallel, but with --drift-penalty 0.5" in err
-    assert "add --no-warm-start" in err
+    assert "add --no-warm-start --drift-penalty 0" in err
