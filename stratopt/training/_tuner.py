@@ -122,7 +122,8 @@ class Tuner:
     dtype, device
         Float type and device (float64 on the CPU by default).
     progress
-        tqdm bar; by default only when stderr is a terminal.
+        A progress bar over epochs: by default on a terminal and in Jupyter, never in a log
+        (see :mod:`stratopt._progress`); ``False`` turns it off.
     callbacks
         :class:`~stratopt.training.Callback` objects (full access to the loop's state), or plain
         functions called after each epoch with the leading start's history row that stop
