@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ from stratopt._market import MarketData, as_market_data
 from stratopt._result import Result
 from stratopt._trades import TRADE_COLUMNS
 from stratopt.errors import ConfigError
-from stratopt.loss import LossSpec
+from stratopt.loss import LossSpec, refuse_loss_settings
 from stratopt.rules._base import Rule
 
 if TYPE_CHECKING:
@@ -238,18 +237,6 @@ class BacktestResult(Result):
         return fig
 
 
-def _refuse_unknown(unknown: dict[str, Any]) -> None:
-    """A loss setting passed by name points to ``loss=LossSpec(...)``; anything else is listed."""
-    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
-    for name, value in unknown.items():
-        if name in loss_names:
-            raise ConfigError(
-                f"{name}={value!r} is a loss setting: pass loss=stratopt.LossSpec({name}={value!r}) "
-                "(the spec the rule was trained with)"
-            )
-        raise ConfigError(f"backtest got an unknown option {name!r}; its options are loss, start and end")
-
-
 def backtest(
     rule: Rule,
     prices: pd.DataFrame | MarketData,
@@ -283,7 +270,7 @@ def backtest(
     """
     if not isinstance(rule, Rule):
         raise ConfigError(f"rule must be a stratopt Rule, got {type(rule).__name__}")
-    _refuse_unknown(unknown)
+    refuse_loss_settings(unknown, where="backtest", known=("loss", "start", "end"))
     rule.require_single("backtest")
     spec = loss if loss is not None else LossSpec()
     data = as_market_data(prices)

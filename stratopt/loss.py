@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from stratopt._market import MarketData
     from stratopt.rules._base import Rule
 
-__all__ = ["POSITION_MODES", "LossSpec", "PositionMode"]
+__all__ = ["POSITION_MODES", "LossSpec", "PositionMode", "refuse_loss_settings"]
 
 PositionMode = Literal["long_short", "long_only", "short_only"]
 POSITION_MODES: tuple[str, ...] = get_args(PositionMode)
@@ -172,3 +172,20 @@ class LossSpec:
         if unknown:
             raise ConfigError(f"unknown loss setting(s) {unknown}; allowed: {sorted(names)}")
         return cls(**dict(values))
+
+
+def refuse_loss_settings(settings: Mapping[str, Any], *, where: str, known: Iterable[str]) -> None:
+    """Refuse keyword settings that are not in ``known``: a :class:`LossSpec` field passed by
+    name points to ``loss=LossSpec(...)`` (so that training and every reported number share
+    it); anything else is named with the options ``where`` takes."""
+    allowed = set(known)
+    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
+    for name, value in settings.items():
+        if name in allowed:
+            continue
+        if name in loss_names:
+            raise ConfigError(
+                f"{name}={value!r} is a loss setting: pass loss=stratopt.LossSpec({name}={value!r}) "
+                "so that training and every reported number use it"
+            )
+        raise ConfigError(f"{where} got an unknown option {name!r}; its options are {sorted(allowed)}")

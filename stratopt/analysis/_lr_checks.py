@@ -11,7 +11,7 @@ from typing import Any, get_args
 import numpy as np
 
 from stratopt.errors import ConfigError
-from stratopt.loss import LossSpec
+from stratopt.loss import refuse_loss_settings
 from stratopt.training import Tuner
 from stratopt.training._optim import OptimizerName
 
@@ -75,15 +75,8 @@ def check_seeds(seeds: Any) -> list[int]:
 def check_fit_kwargs(fit_kwargs: dict[str, Any], forbidden: dict[str, str]) -> None:
     """Refuse what is not a :func:`~stratopt.fit` setting, what the caller sets itself
     (``forbidden``: name -> what to do instead), and loss settings outside a LossSpec."""
-    known = {f.name for f in dataclasses.fields(Tuner)} - {"rule"} | {"train_days"}
-    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
     for key, value in fit_kwargs.items():
         if key in forbidden:
             raise ConfigError(f"{key}={value!r} cannot be set here: {forbidden[key]}")
-        if key in loss_names:
-            raise ConfigError(
-                f"{key}={value!r} is a loss setting: pass loss=stratopt.LossSpec({key}={value!r}), "
-                "so that training and every reported number use it"
-            )
-        if key not in known:
-            raise ConfigError(f"{key!r} is not an option of stratopt.fit; known: {sorted(known)}")
+    known = {f.name for f in dataclasses.fields(Tuner)} - {"rule"} | {"train_days"}
+    refuse_loss_settings(fit_kwargs, where="stratopt.fit", known=known)

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from stratopt._market import MarketData
-from stratopt.errors import ConfigError
-from stratopt.loss import LossSpec
+from stratopt.loss import refuse_loss_settings
 from stratopt.rules._base import Rule
 from stratopt.training._result import FitResult
 from stratopt.training._tuner import Tuner
@@ -47,13 +46,4 @@ def fit(
 
 def check_settings(settings: dict[str, Any]) -> None:
     """Refuse names that are not Tuner settings, pointing loss settings to ``LossSpec``."""
-    known = {f.name for f in dataclasses.fields(Tuner)} - {"rule"}
-    loss_names = {f.name for f in dataclasses.fields(LossSpec)}
-    for name in settings:
-        if name in loss_names:
-            raise ConfigError(
-                f"{name}={settings[name]!r} is a loss setting: pass loss=stratopt.LossSpec({name}={settings[name]!r}) "
-                "so that training and every reported number use it"
-            )
-        if name not in known:
-            raise ConfigError(f"unknown fit setting {name!r}; the settings are {sorted(known)}")
+    refuse_loss_settings(settings, where="fit", known={f.name for f in dataclasses.fields(Tuner)} - {"rule"})

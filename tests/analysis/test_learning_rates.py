@@ -287,7 +287,7 @@ def test_bad_options_are_named(aapl: pd.DataFrame) -> None:
         compare_learning_rates(MACrossover(), aapl, [0.1], cost_bps=10)
     with pytest.raises(ConfigError, match="loss must be a stratopt.LossSpec"):
         compare_learning_rates(MACrossover(), aapl, [0.1], loss={"cost_bps": 10})  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="'learning_rate' is not an option of stratopt.fit"):
+    with pytest.raises(ConfigError, match="stratopt.fit got an unknown option 'learning_rate'"):
         compare_learning_rates(MACrossover(), aapl, [0.1], learning_rate=0.1)
     with pytest.raises(ConfigError, match=r"seeds=\[1, 1\] repeats"):
         compare_learning_rates(MACrossover(), aapl, [0.1], seeds=[1, 1])

@@ -125,7 +125,7 @@ def test_result_round_trips_to_json(three_stocks: pd.DataFrame, tmp_path) -> Non
         ({"early_stopping": (0, 0.0)}, "patience"),
         ({"objective": "nope"}, "LossSpec"),
         ({"cost_bps": 5}, "loss setting"),
-        ({"epoch": 5}, "unknown fit setting 'epoch'"),
+        ({"epoch": 5}, "fit got an unknown option 'epoch'"),
     ],
 )
 def test_bad_arguments_are_clear_errors(three_stocks: pd.DataFrame, kwargs: dict, match: str) -> None:
