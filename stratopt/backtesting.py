@@ -78,30 +78,6 @@ def _as_date(name: str, value: str | pd.Timestamp | None, dates: pd.DatetimeInde
     return stamp.tz_localize(None) if stamp.tz is not None else stamp
 
 
-def _plain_log_axis(ax: Axes) -> None:
-    """Log scale with ticks at round values labelled plainly (0.5, 1, 2), never 9.8x10^-1."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
-
-    ax.set_yscale("log")
-    lo, hi = ax.get_ylim()
-    ticks: list[float] = []
-    for subs in ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)):
-        decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-        ticks = [m * 10.0**k for k in decades for m in subs if lo <= m * 10.0**k <= hi]
-        if len(ticks) >= 3:
-            break
-    if len(ticks) < 3:
-        ticks = [float(t) for t in MaxNLocator(5).tick_values(lo, hi) if lo <= t <= hi]
-
-    def label(value: float, _pos: int) -> str:
-        return f"{value:,.0f}" if value >= 1000 else f"{value:.4g}"
-
-    ax.yaxis.set_major_locator(FixedLocator(ticks))
-    ax.yaxis.set_major_formatter(FuncFormatter(label))
-    ax.yaxis.set_minor_locator(NullLocator())
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-
 @dataclass(repr=False)
 class BacktestResult(Result):
     """What :func:`backtest` returns.
@@ -216,7 +192,7 @@ class BacktestResult(Result):
             raise ConfigError("BacktestResult.plot draws two panels; call it without ax and use the returned figure")
         from matplotlib.ticker import PercentFormatter
 
-        from stratopt.plotting import new_figure
+        from stratopt.plotting import new_figure, plain_log_axis
 
         fig = new_figure(figsize=(10, 5))
         ax_eq, ax_dd = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
@@ -226,7 +202,7 @@ class BacktestResult(Result):
             be = self.benchmark_equity
             ax_eq.plot(be.index, be.values, color="0.5", lw=1.0, label=f"buy & hold (Sharpe {bench:.2f})")
         ax_eq.axhline(1.0, color="0.8", lw=0.8, zorder=0)
-        _plain_log_axis(ax_eq)
+        plain_log_axis(ax_eq)
         ax_eq.set(title=f"rule Sharpe {sharpe:.2f} vs buy & hold {bench:.2f}", ylabel="equity (log scale)")
         ax_eq.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         dd = self.equity / self.equity.cummax().clip(lower=1.0) - 1.0

@@ -131,8 +131,7 @@ class RuleComparison(Result):
 
     def plot(self, ax: Axes | None = None) -> Figure:
         """Stitched out-of-sample equity of every rule and of buy-and-hold (log scale)."""
-        from stratopt.backtesting import _plain_log_axis
-        from stratopt.plotting import axes_or_new
+        from stratopt.plotting import axes_or_new, plain_log_axis
 
         fig, ax = axes_or_new(ax, (11, 5))
         equity = (1.0 + self.oos_returns).cumprod()
@@ -149,7 +148,7 @@ class RuleComparison(Result):
             label=f"buy and hold ({bh:.2f})",
         )
         ax.set(ylabel="equity (log scale)", title="out-of-sample equity: same folds, same costs")
-        _plain_log_axis(ax)  # the backtest's plain labels (0.8, 1, 1.5), not 2x10^0
+        plain_log_axis(ax)  # the backtest's plain labels (0.8, 1, 1.5), not 2x10^0
         ax.legend(fontsize="small")
         return fig
 

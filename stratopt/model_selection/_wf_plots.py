@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter
 
-from stratopt.plotting import new_figure
+from stratopt.plotting import new_figure, plain_log_axis
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -20,17 +20,6 @@ __all__ = ["plot_walk_forward"]
 
 _PLAIN = FuncFormatter(lambda v, _: f"{v:g}")
 _NAMES = {"oos": "walk-forward", "buy_and_hold": "buy and hold", "untuned": "untuned"}
-
-
-def _plain_log(ax: Axes) -> None:
-    """A log y-axis labelled 1, 2, 5, 10 rather than 10^0, 2 x 10^0 (denser within a decade)."""
-    ax.set_yscale("log")
-    lo, hi = ax.get_ylim()
-    decades = np.log10(hi / lo) if lo > 0 and hi > lo else 3.0
-    subs = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if decades < 1 else (1.0, 2.0, 5.0) if decades < 3 else (1.0,)
-    ax.yaxis.set_major_locator(LogLocator(subs=subs))
-    ax.yaxis.set_major_formatter(_PLAIN)
-    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _units(result: WalkForwardResult) -> dict[str, str]:
@@ -71,7 +60,7 @@ def _equity(ax: Axes, result: WalkForwardResult) -> None:
     for k, row in result.folds.iterrows():
         if int(k) % 2 == 0:
             ax.axvspan(pd.Timestamp(row["test_start"]), pd.Timestamp(row["test_end"]), color="0.92", zorder=0)
-    _plain_log(ax)
+    plain_log_axis(ax)
     ax.set(title="out-of-sample equity, growth of 1 (test folds shaded alternately)")
     ax.legend(loc="upper left")
 
@@ -93,7 +82,7 @@ def _parameters(ax: Axes, result: WalkForwardResult) -> None:
         ax.step(edges, np.r_[values, values[-1]], where="post", label=p, color=f"C{j}")
     log = main_unit == "days" and bool((folds[main].to_numpy(dtype=float) > 0).all())
     if log:
-        _plain_log(ax)
+        plain_log_axis(ax)
     title = "fitted parameters per fold"
     if others:
         _second_scale(ax, edges, folds, groups[others[0]], others[0], first_colour=len(main), log=log)
