@@ -8,6 +8,8 @@ memory stays bounded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import torch
@@ -19,7 +21,7 @@ from stratopt.loss import LossSpec
 from stratopt.metrics import PERIODS_PER_YEAR, sample_sharpe
 from stratopt.rules._base import Rule
 
-__all__ = ["evaluate", "hard_scores"]
+__all__ = ["evaluate", "hard_returns", "hard_scores"]
 
 #: Starts per pass: bounds memory at about CHUNK x days x assets x 8 bytes per tensor.
 CHUNK = 64
@@ -86,13 +88,23 @@ def evaluate(
 def hard_scores(rule: Rule, data: MarketData, spec: LossSpec, keep: Tensor | None = None, chunk: int = CHUNK) -> Tensor:
     """The spec's objective of each start's hard net returns (float64, on the CPU)."""
     out = []
+    for r in _hard_chunks(rule, data, spec, chunk):
+        out.append(spec.score(r if keep is None else r[:, keep]).double().cpu())
+    return torch.cat(out)
+
+
+def hard_returns(rule: Rule, data: MarketData, spec: LossSpec, chunk: int = CHUNK) -> Tensor:
+    """Each start's hard net returns (batch, days - 1), on ``data``'s device and dtype."""
+    return torch.cat(list(_hard_chunks(rule, data, spec, chunk)))
+
+
+def _hard_chunks(rule: Rule, data: MarketData, spec: LossSpec, chunk: int) -> Iterator[Tensor]:
+    """Hard net returns of the starts, a memory-bounded chunk of starts at a time."""
     chunk = _chunk(chunk, data)
     with torch.no_grad():
         for lo in range(0, rule.batch_size, chunk):
             part = rule.select_range(lo, min(lo + chunk, rule.batch_size)) if rule.batch_size > chunk else rule
-            r = spec.rule_returns(part, data)
-            out.append(spec.score(r if keep is None else r[:, keep]).double().cpu())
-    return torch.cat(out)
+            yield spec.rule_returns(part, data)
 
 
 def _window(data: MarketData, start: str | pd.Timestamp | None, end: str | pd.Timestamp | None) -> Tensor:

@@ -15,7 +15,7 @@ import torch
 
 from stratopt import _progress, stats
 from stratopt._market import MarketData
-from stratopt.errors import ConfigError, IdleRuleWarning
+from stratopt.errors import ConfigError, DataError, IdleRuleWarning
 from stratopt.model_selection._regimes import label_regimes, regime_table
 from stratopt.model_selection._splitter import WalkForward
 from stratopt.model_selection._wf_checkpoint import FoldStore, run_key
@@ -24,6 +24,7 @@ from stratopt.model_selection._wf_result import WalkForwardResult
 from stratopt.parallel._executor import Executor
 from stratopt.rules._base import Rule
 from stratopt.training import Tuner
+from stratopt.training._shared_screen import SharedScreen
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -181,11 +182,18 @@ def walk_forward(
     }
     store = None
     if checkpoint_dir is not None:
-        settings = {**tuner.get_params(), "splitter": repr(splitter), **options}
+        # "screen": folds' screens slice one design scored over the whole history (since 0.3)
+        settings = {**tuner.get_params(), "splitter": repr(splitter), **options, "screen_scope": "history"}
         store = FoldStore(checkpoint_dir, run_key(settings, tuner.rule, prices), tuner.rule)
     options["short_last_fold"] = short_note
+    shared_screen = _shared_screen(tuner, prices)
     if independent:
-        fold_options = {"ensemble": ensemble, "prior_penalty": prior_penalty, "patience": patience}
+        fold_options = {
+            "ensemble": ensemble,
+            "prior_penalty": prior_penalty,
+            "patience": patience,
+            "shared_screen": shared_screen,
+        }
         done, failures = _independent_folds(
             tuner, prices, splits, fold_dates, store, fold_options, n_jobs, scheduler, progress
         )
@@ -211,7 +219,9 @@ def walk_forward(
         if loaded is not None:  # finished by an earlier run with the same settings and data
             fold = loaded
         else:
-            fold = run_fold(fold_tuner, tuner.rule, prices, train_idx, test_idx, ensemble=ensemble)
+            fold = run_fold(
+                fold_tuner, tuner.rule, prices, train_idx, test_idx, ensemble=ensemble, shared_screen=shared_screen
+            )
             fold.row = {
                 "fold": k,
                 **{c: fold_dates.iloc[k][c] for c in _DATE_COLUMNS},
@@ -317,6 +327,7 @@ def _fit_fold(
     ensemble: int,
     prior_penalty: float,
     patience: int | None,
+    shared_screen: SharedScreen | None,
 ) -> tuple[Fold, float]:
     """One independent fold (one task): fit from the rule as given with the fold's own seed,
     trade the test window; and the seconds it took."""
@@ -332,7 +343,7 @@ def _fit_fold(
         anchors=anchors,
         patience=tuner.patience if tuner.patience is not None else patience,
     )
-    fold = run_fold(fold_tuner, tuner.rule, prices, train_idx, test_idx, ensemble=ensemble)
+    fold = run_fold(fold_tuner, tuner.rule, prices, train_idx, test_idx, ensemble=ensemble, shared_screen=shared_screen)
     fold.row = {
         "fold": k,
         **{c: fold_dates.iloc[k][c] for c in _DATE_COLUMNS},
@@ -340,6 +351,19 @@ def _fit_fold(
         "selection_dsr": _selection_dsr(fold_tuner, tuner.rule, fold, prices, train_idx),
     }
     return fold, time.perf_counter() - began
+
+
+def _shared_screen(tuner: Tuner, prices: pd.DataFrame) -> SharedScreen | None:
+    """The screen's design scored once over the whole history, for every fold to slice (None:
+    no screen, or prices that only fold windows can be read from, e.g. a ticker delisted
+    before the end, whose folds then screen on their own windows)."""
+    if not tuner.screen or tuner.rule.batch_size != 1:
+        return None
+    try:
+        data = MarketData.from_prices(prices, dtype=tuner.dtype, device=tuner.device)
+    except DataError:
+        return None
+    return SharedScreen.build(tuner.rule, data, tuner.loss, n_candidates=tuner.screen, seed=tuner.seed)
 
 
 def _short_last_fold(

@@ -18,6 +18,7 @@ from stratopt.diagnostics import trading_activity
 from stratopt.errors import ConfigError, DiagnosticWarning
 from stratopt.rules._base import Rule
 from stratopt.training import FitResult, Tuner
+from stratopt.training._shared_screen import SharedScreen
 
 __all__ = ["INNER_PURGE_CAP", "Fold", "run_fold"]
 
@@ -54,13 +55,15 @@ def run_fold(
     test_idx: np.ndarray,
     *,
     ensemble: int = 1,
+    shared_screen: SharedScreen | None = None,
 ) -> Fold:
     """Fit on the train window (after the rule's warm-up), test the hard rule on the test window.
 
     With a fractional ``tuner.validation`` the last part of the train days is the inner
     validation set, purged from training by the rule's longest window (at most
     :data:`INNER_PURGE_CAP` days); it chooses the epoch and the start. The test window is read
-    only to compute the test returns.
+    only to compute the test returns. ``shared_screen`` (scored over all of ``prices``) is
+    the screen's design for every fold, sliced to this fold's training days.
     """
     lo = max(0, int(train_idx[0]) - tuner.rule.warmup_days())
     hi = int(train_idx[-1]) + 1
@@ -71,7 +74,7 @@ def run_fold(
     if tuner.rule.max_window() + 2 > len(window):  # a warm start too long for this fold's data
         tuner = tuner.clone(rule=untuned)
     fold_tuner, mask = _inner_validation(tuner, window, mask)
-    res, diagnostics = _fit_quietly(fold_tuner, window, mask)
+    res, diagnostics = _fit_quietly(fold_tuner, window, mask, shared_screen)
     members = _members(res, ensemble)
     test = _test(res, members, tuner, untuned, prices, test_idx)
     train_all = _train_returns(res, tuner, window, mask)
@@ -120,11 +123,13 @@ def _inner_validation(tuner: Tuner, window: pd.DataFrame, mask: np.ndarray) -> t
     return tuner.clone(validation=(str(dates[first_val].date()), str(dates[-1].date())), select=select), mask
 
 
-def _fit_quietly(tuner: Tuner, window: pd.DataFrame, mask: np.ndarray) -> tuple[FitResult, list[Any]]:
+def _fit_quietly(
+    tuner: Tuner, window: pd.DataFrame, mask: np.ndarray, shared_screen: SharedScreen | None = None
+) -> tuple[FitResult, list[Any]]:
     """Fit, re-emitting ordinary warnings; diagnostic ones are returned for the fold summary."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = tuner.fit(window, train_days=mask)
+        res = tuner.fit(window, train_days=mask, shared_screen=shared_screen)
     found = []
     for w in caught:
         if issubclass(w.category, DiagnosticWarning):

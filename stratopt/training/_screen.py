@@ -30,7 +30,7 @@ from stratopt.rules._params import Param
 if TYPE_CHECKING:
     from stratopt.parallel import Executor
 
-__all__ = ["MIN_DISTANCE", "Screen", "screen_starts"]
+__all__ = ["MIN_DISTANCE", "Screen", "pick_starts", "screen_design", "screen_starts"]
 
 #: Two candidates closer than this in every coordinate of the unit box are one basin.
 MIN_DISTANCE = 0.05
@@ -63,6 +63,22 @@ def screen_starts(
     With ``executor`` (only when asked: a Dask :class:`~stratopt.parallel.Executor`) the
     candidates are scored in blocks of whole scoring chunks on its workers, each candidate in
     the same batch as in one serial pass, so the scores are the serial ones bit for bit."""
+    design = screen_design(rule, n_candidates, seed)
+    if design is None:
+        return None
+    specs, table, unit = design
+    table, unit = _with_current(rule, specs, table, unit)
+    candidates = rule.with_params(table).to(dtype=data.dtype, device=data.device)
+    scores = _scores(candidates, data, loss, keep, executor)
+    return pick_starts(rule, specs, table, unit, scores, n_starts=n_starts, n_days=data.n_days)
+
+
+Specs = list[tuple[str, Param]]
+
+
+def screen_design(rule: Rule, n_candidates: int, seed: int | None) -> tuple[Specs, pd.DataFrame, np.ndarray] | None:
+    """The screened parameters, the design's candidates in natural units and in the unit box;
+    None when there is nothing to screen (see :func:`screen_starts`)."""
     if not isinstance(n_candidates, int) or n_candidates < 0:
         raise ConfigError(f"screen={n_candidates!r} must be 0 (off) or a number of candidates, e.g. 256")
     specs = [(name, spec) for name, _, spec in rule.named_specs() if spec.transform == "sigmoid"]
@@ -72,13 +88,26 @@ def screen_starts(
         return None
     unit = _design(len(specs), n_candidates, seed)
     table = pd.DataFrame({name: _natural(spec, unit[:, j]) for j, (name, spec) in enumerate(specs)})
+    return specs, table, unit
+
+
+def _with_current(rule: Rule, specs: Specs, table: pd.DataFrame, unit: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The design with the rule's own values as candidate 0."""
     current = rule.params
     table = pd.concat([pd.DataFrame([{n: current[n] for n, _ in specs}]), table], ignore_index=True)
-    unit = np.vstack([[_unit(spec, current[n]) for n, spec in specs], unit])
-    candidates = rule.with_params(table).to(dtype=data.dtype, device=data.device)
-    scores = _scores(candidates, data, loss, keep, executor)
-    scores[_too_long(candidates, data.n_days)] = np.nan  # windows the data cannot warm up
+    return table, np.vstack([[_unit(spec, current[n]) for n, spec in specs], unit])
+
+
+def pick_starts(
+    rule: Rule, specs: Specs, table: pd.DataFrame, unit: np.ndarray, scores: np.ndarray, *, n_starts: int, n_days: int
+) -> Screen:
+    """The screen's result from every candidate's score (candidates whose windows the
+    ``n_days`` of data cannot warm up are left out)."""
+    candidates = rule.with_params(table)
+    scores = scores.copy()
+    scores[_too_long(candidates, n_days)] = np.nan
     chosen = _distinct_best(scores, unit, n_starts)
+    table = table.copy()
     table["score"] = scores
     table["chosen"] = -1
     table.loc[chosen, "chosen"] = np.arange(len(chosen))

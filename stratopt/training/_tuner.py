@@ -40,6 +40,7 @@ from stratopt.training._loop import TrainState, fit_loop, lr_ratios
 from stratopt.training._optim import OptimizerName, Schedule, make_optimizer, make_scheduler
 from stratopt.training._result import FitResult, evaluate_rule
 from stratopt.training._screen import screen_starts
+from stratopt.training._shared_screen import SharedScreen
 from stratopt.training._steps import History, Monitor, TrainLoss
 
 __all__ = ["Select", "Tuner"]
@@ -221,12 +222,20 @@ class Tuner:
         return out
 
     # ------------------------------------------------------------------------- fitting
-    def fit(self, prices: pd.DataFrame | MarketData, *, train_days: np.ndarray | None = None) -> FitResult:
+    def fit(
+        self,
+        prices: pd.DataFrame | MarketData,
+        *,
+        train_days: np.ndarray | None = None,
+        shared_screen: SharedScreen | None = None,
+    ) -> FitResult:
         """Train on ``prices`` and return the best start as a :class:`~stratopt.FitResult`.
 
         ``train_days`` is a boolean mask over the days: a day's return counts in the training
         loss only if it and the day before are True; days marked False serve as indicator
-        warm-up only (walk-forward uses this).
+        warm-up only (walk-forward uses this). ``shared_screen``: the screen's design already
+        scored over a whole history that ``prices`` are consecutive days of (walk-forward
+        scores it once for all its folds); the training days' columns of it are the screen.
         """
         self.rule._check_finite_params()  # before the windows are sized from the parameters
         # Refuse, before the work, a fit that cannot fit in memory. The forward and backward
@@ -262,7 +271,7 @@ class Tuner:
         # one object for the training days, so that its memoised features (allocation,
         # volatility, hard-rule EMAs) serve the screen, every step and the monitor alike
         train_data = data if not split.has_validation else data.slice(0, split.n_train)
-        model, screen = self._starting_rule(train_data, split, keep)
+        model, screen = self._starting_rule(train_data, split, keep, shared_screen)
         params: list[torch.Tensor] = [p for p in model.parameters() if p.requires_grad]
         base_lr, ratio = lr_ratios(self.lr, model.batch_size)
         opt = make_optimizer(params, self.optimizer, base_lr, momentum=self.momentum)
@@ -326,10 +335,13 @@ class Tuner:
         return split, keep
 
     def _starting_rule(
-        self, data: MarketData, split: Split, keep: torch.Tensor | None
+        self, data: MarketData, split: Split, keep: torch.Tensor | None, shared: SharedScreen | None
     ) -> tuple[Rule, pd.DataFrame | None]:
         """The batched rule training starts from, and the screen's table if one ran."""
         screen = None
+        if self.rule.batch_size == 1 and self.screen and shared is not None:
+            shared_found = shared.starts(self.rule, data, keep, n_starts=self.n_starts)
+            return shared_found.starts.to(dtype=data.dtype, device=data.device), shared_found.table
         if self.rule.batch_size == 1 and self.screen:
             found = screen_starts(
                 self.rule, data, self.loss, keep=keep,
