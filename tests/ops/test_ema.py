@@ -103,3 +103,48 @@ def test_forward_mode_tangents_survive_repeated_spans() -> None:
         - ema(x, spans - torch.tensor([h, 0.0], dtype=torch.float64))
     ) / (2 * h)
     torch.testing.assert_close(tangent, fd, atol=1e-6, rtol=1e-6)
+
+
+# --------------------------------------------------------------- the CPU filter (scipy lfilter)
+def test_cpu_filter_gradients_and_second_derivatives_are_exact() -> None:
+    from stratopt.ops._lfilter import filter_cpu
+
+    gen = torch.Generator().manual_seed(0)
+    a = torch.tensor([0.05, 0.5, 0.95], dtype=torch.float64, requires_grad=True)
+    for shape in [(25, 2), (3, 25, 2)]:  # shared by every factor, or one series per factor
+        x = torch.randn(*shape, dtype=torch.float64, generator=gen, requires_grad=True)
+        assert torch.autograd.gradcheck(filter_cpu, (x, a))
+        assert torch.autograd.gradgradcheck(filter_cpu, (x, a))  # Hessian-vector products
+
+
+def test_cpu_filter_equals_the_chunked_scan_and_pandas() -> None:
+    from stratopt.ops._ema import linear_recurrence
+    from stratopt.ops._lfilter import filter_cpu
+
+    x = torch.randn(300, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).cumsum(0)
+    a = torch.tensor([0.01, 0.2, 1.0], dtype=torch.float64)
+    scan = a.reshape(-1, 1, 1) * linear_recurrence(x, 1.0 - a)
+    torch.testing.assert_close(filter_cpu(x, a), scan, rtol=1e-12, atol=1e-12)
+    frame = pd.DataFrame(x.numpy())
+    torch.testing.assert_close(
+        ema(x, torch.tensor([9.0], dtype=torch.float64))[0],
+        torch.tensor(frame.ewm(span=9.0, adjust=False).mean().to_numpy()),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    y32 = filter_cpu(x.float(), a.float())
+    assert y32.dtype == torch.float32
+    torch.testing.assert_close(y32.double(), scan, rtol=1e-5, atol=1e-4)
+
+
+def test_forward_mode_derivative_of_the_span_still_works() -> None:
+    import torch.autograd.forward_ad as fwad
+
+    x = torch.randn(200, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2)).cumsum(0)
+    span = torch.tensor([12.0], dtype=torch.float64)
+    with fwad.dual_level():
+        out = ema(x, fwad.make_dual(span, torch.ones_like(span)))
+        jvp = fwad.unpack_dual(out).tangent
+    s = span.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(ema(x, s).sum(), s)
+    torch.testing.assert_close(jvp.sum(), grad.sum(), rtol=1e-10, atol=1e-12)
