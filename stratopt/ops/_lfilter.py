@@ -16,6 +16,8 @@ products do), the backward is computed with the differentiable chunked scan inst
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -32,16 +34,42 @@ def filter_cpu(x: Tensor, a: Tensor) -> Tensor:
     return _GeometricFilter.apply(x, a)
 
 
+#: Elements per row above which rows are filtered on several threads (lfilter releases the
+#: GIL): below it a thread's start costs more than it saves.
+PARALLEL_ELEMENTS = 100_000
+_POOL: tuple[int, ThreadPoolExecutor] | None = None  # (workers, pool)
+
+
+def _forget_pool() -> None:  # a forked child inherits the pool but not its threads
+    global _POOL
+    _POOL = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _run(x: np.ndarray, a: np.ndarray, *, reverse: bool = False) -> np.ndarray:
     """``lfilter`` of each batch row (``x`` (days, assets) or (batch, days, assets)) with decay
-    ``1 - a[b]``: gain ``a[b]`` forwards in time, or gain 1 backwards (the adjoint)."""
+    ``1 - a[b]``: gain ``a[b]`` forwards in time, or gain 1 backwards (the adjoint). Rows run
+    on up to ``torch.get_num_threads()`` threads when they are large."""
     out = np.empty((a.shape[0], *x.shape[-2:]), dtype=x.dtype)
-    for b, ab in enumerate(a):
+
+    def row(b: int) -> None:
         xb = x if x.ndim == 2 else x[b]
         if reverse:
-            out[b] = lfilter([1.0], [1.0, ab - 1.0], xb[::-1], axis=0)[::-1]
+            out[b] = lfilter([1.0], [1.0, a[b] - 1.0], xb[::-1], axis=0)[::-1]
         else:
-            out[b] = lfilter([ab], [1.0, ab - 1.0], xb, axis=0)
+            out[b] = lfilter([a[b]], [1.0, a[b] - 1.0], xb, axis=0)
+
+    threads = min(torch.get_num_threads(), a.shape[0])
+    if threads > 1 and x.shape[-2] * x.shape[-1] >= PARALLEL_ELEMENTS:
+        global _POOL
+        if _POOL is None or _POOL[0] < threads:
+            _POOL = (threads, ThreadPoolExecutor(max_workers=threads, thread_name_prefix="stratopt-lfilter"))
+        list(_POOL[1].map(row, range(a.shape[0])))
+    else:
+        for b in range(a.shape[0]):
+            row(b)
     return out
 
 

@@ -148,3 +148,23 @@ def test_forward_mode_derivative_of_the_span_still_works() -> None:
     s = span.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(ema(x, s).sum(), s)
     torch.testing.assert_close(jvp.sum(), grad.sum(), rtol=1e-10, atol=1e-12)
+
+
+def test_cpu_filter_on_threads_equals_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stratopt.ops._lfilter as lf
+
+    x = torch.randn(400, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    a = torch.linspace(0.02, 0.9, 5, dtype=torch.float64, requires_grad=True)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = lf.filter_cpu(x, a)
+        (g_one,) = torch.autograd.grad(one.square().sum(), a)
+        torch.set_num_threads(2)
+        monkeypatch.setattr(lf, "PARALLEL_ELEMENTS", 1)  # every row on the pool
+        two = lf.filter_cpu(x, a)
+        (g_two,) = torch.autograd.grad(two.square().sum(), a)
+    finally:
+        torch.set_num_threads(old)
+    assert lf._POOL is not None  # the pool ran
+    assert torch.equal(one, two) and torch.equal(g_one, g_two)
