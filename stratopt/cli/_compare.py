@@ -15,7 +15,12 @@ from stratopt.cli._options import (
     loss_from_args,
     training_settings,
 )
-from stratopt.cli._walk_forward import WALK_FORWARD_DEFAULTS, add_split_arguments, splitter_from_args
+from stratopt.cli._walk_forward import (
+    WALK_FORWARD_DEFAULTS,
+    WALK_FORWARD_HELPS,
+    add_split_arguments,
+    splitter_from_args,
+)
 from stratopt.errors import ConfigError
 
 __all__ = ["DEFAULT_RULES", "register", "run"]
@@ -51,7 +56,7 @@ def register(subparsers: Any) -> None:
         parser,
         defaults=WALK_FORWARD_DEFAULTS,
         exclude=("rule",),
-        helps={"seed": "seed of the random starts; fold k uses SEED + k"},
+        helps=WALK_FORWARD_HELPS,
     )
     add_execution_arguments(parser, what="rules (one task per rule)")
     add_output_arguments(
@@ -82,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         ensemble=args.ensemble,
         drift_penalty=args.drift_penalty,
         prior_penalty=args.prior_penalty,
+        patience=settings["patience"],  # --patience 0: every epoch, not walk_forward's own default
         **execution_from_args(args),
     )
     return finish(args, result)

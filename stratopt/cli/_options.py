@@ -76,6 +76,7 @@ TRAINING_DEFAULTS: dict[str, Any] = {
     "schedule": "constant",
     "clip_grad_norm": None,
     "early_stopping": None,
+    "patience": None,
     "tol": 1e-9,
     "dtype": "float64",
     "device": None,
@@ -251,6 +252,15 @@ _TRAINING_OPTIONS: dict[str, tuple[str, dict[str, Any]]] = {
             "help": "stop when no start improved by MIN_DELTA for PATIENCE epochs (default: off)",
         },
     ),
+    "patience": (
+        "--patience",
+        {
+            "type": int,
+            "metavar": "EPOCHS",
+            "help": "stop when for EPOCHS epochs no start improved what --select reads, e.g. its hard "
+            "training loss; 0: train every epoch (default: every epoch)",
+        },
+    ),
     "tol": ("--tol", {"type": float, "help": "converged when every loss moves less than this for 10 epochs"}),
     "dtype": ("--dtype", {"choices": DTYPES, "help": "float type of the computation"}),
     "device": ("--device", {"help": "torch device, e.g. cuda (default: cpu)"}),
@@ -286,6 +296,8 @@ def training_settings(args: argparse.Namespace) -> dict[str, Any]:
         import torch
 
         out["dtype"] = getattr(torch, out["dtype"])
+    if out.get("patience") == 0:  # 0: train every epoch
+        out["patience"] = None
     out["progress"] = False if getattr(args, "quiet", False) else None
     return out
 

@@ -18,11 +18,26 @@ from stratopt.cli._options import (
 )
 from stratopt.errors import ConfigError
 
-__all__ = ["WALK_FORWARD_DEFAULTS", "add_split_arguments", "register", "run", "splitter_from_args"]
+__all__ = [
+    "WALK_FORWARD_DEFAULTS",
+    "WALK_FORWARD_HELPS",
+    "add_split_arguments",
+    "register",
+    "run",
+    "splitter_from_args",
+]
 
 #: Where walk-forward's training differs from ``stratopt fit``: four starts per fold, 100
-#: epochs, reproducible, and the whole train window trains (no validation hold-out).
-WALK_FORWARD_DEFAULTS: dict[str, Any] = {"n_starts": 4, "epochs": 100, "seed": 0, "validation": "0"}
+#: epochs, reproducible, the whole train window trains (no validation hold-out), and each fold
+#: stops after 10 epochs without improvement (``walk_forward``'s default).
+WALK_FORWARD_DEFAULTS: dict[str, Any] = {"n_starts": 4, "epochs": 100, "seed": 0, "validation": "0", "patience": 10}
+
+#: ... and their help texts there.
+WALK_FORWARD_HELPS: dict[str, str] = {
+    "seed": "seed of the random starts; fold k uses SEED + k",
+    "patience": "end a fold's fit when for EPOCHS epochs no start improved its hard training loss "
+    "(what --select reads); 0 trains every epoch",
+}
 
 
 def register(subparsers: Any) -> None:
@@ -52,7 +67,7 @@ def register(subparsers: Any) -> None:
     add_training_arguments(
         parser,
         defaults=WALK_FORWARD_DEFAULTS,
-        helps={"seed": "seed of the random starts; fold k uses SEED + k"},
+        helps=WALK_FORWARD_HELPS,
     )
     add_execution_arguments(parser, what="folds (independent folds only: with --no-warm-start --drift-penalty 0)")
     add_output_arguments(
@@ -164,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         drift_penalty=args.drift_penalty,
         prior_penalty=args.prior_penalty,
         n_trials=args.n_trials,
+        patience=tuner.patience,  # --patience 0: every epoch, not walk_forward's own default
         progress=False if args.quiet else None,
         checkpoint_dir=getattr(args, "resume_dir", None),
         **execution,

@@ -174,6 +174,21 @@ def test_walk_forward_keeps_the_main_jobs_defaults() -> None:
     assert (settings["n_starts"], settings["epochs"], settings["seed"], settings["validation"]) == (4, 100, 0, None)
     assert (settings["optimizer"], settings["lr"], args.cost_bps) == ("adam", 0.05, 5.0)
     assert args.position_mode == "long_only"  # chosen on the development years, see benchmarks/README.md
+    assert settings["patience"] == 10  # walk_forward's own default, stated in the help
+
+
+@pytest.mark.parametrize(("flag", "stopped"), [("0", False), ("2", True)])
+def test_patience_flag_reaches_each_fold(tmp_path: Path, flag: str, stopped: bool) -> None:
+    out = tmp_path / "wf.json"
+    args = ["walk-forward", *TINY, "--train", "250", "--test", "250", "--epochs", "30", "--n-starts", "2"]
+    assert main([*args, "--patience", flag, "--quiet", "--json", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    assert saved["config"]["patience"] == (None if flag == "0" else 2)
+    statuses = {fold["status"] for fold in saved["folds"]}
+    # a fit whose best epoch is early stops within 2 epochs of it; with 0 every epoch runs
+    assert ("early_stopped" in statuses) == stopped
+    if not stopped:
+        assert statuses <= {"max_epochs", "converged"}
 
 
 def test_a_run_echoes_its_data_on_stderr_and_quiet_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
