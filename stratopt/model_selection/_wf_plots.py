@@ -137,4 +137,5 @@ def _regimes(ax: Axes, result: WalkForwardResult) -> None:
     ax.set_xticks(x + width * (len(cols) - 1) / 2, labels, rotation=30, ha="right")
     ax.axhline(0.0, color="k", lw=0.5)
     ax.set(title="Sharpe ratio by regime (out of sample)")
-    ax.legend(fontsize="small")
+    ax.margins(y=0.3)  # headroom: the legend, in one row at the top, covers no bar
+    ax.legend(fontsize="small", ncol=len(cols), loc="upper center")
