@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from stratopt.errors import EarlySelectionWarning, IdleRuleWarning, PinnedParameterWarning
+from stratopt.errors import EarlySelectionWarning, IdleRuleWarning, PinnedParameterWarning, caller_level
 from stratopt.rules._base import Rule
 
 __all__ = [
@@ -89,10 +89,11 @@ def loss_jumps(loss: pd.Series) -> list[int]:
     return [int(e) for e in step.index[step > limit]]
 
 
-def emit(messages: list[tuple[type[Warning], str]], *, stacklevel: int = 3) -> None:
-    """Issue each (warning class, message) pair."""
+def emit(messages: list[tuple[type[Warning], str]]) -> None:
+    """Issue each (warning class, message) pair, pointing at the user's line."""
+    level = caller_level()
     for category, text in messages:
-        warnings.warn(text, category, stacklevel=stacklevel)
+        warnings.warn(text, category, stacklevel=level)
 
 
 def fit_findings(

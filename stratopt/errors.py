@@ -6,6 +6,8 @@ subclass :class:`ValueError` so that generic handlers still catch them.
 
 from __future__ import annotations
 
+import sys
+
 __all__ = [
     "ConfigError",
     "DataError",
@@ -16,6 +18,7 @@ __all__ = [
     "StaleCacheWarning",
     "StratoptError",
     "StratoptWarning",
+    "caller_level",
 ]
 
 
@@ -83,3 +86,20 @@ class EarlySelectionWarning(DiagnosticWarning):
 
 
 __all__ += ["DiagnosticWarning", "EarlySelectionWarning", "IdleRuleWarning", "PinnedParameterWarning"]
+
+
+def caller_level() -> int:
+    """Stack level of the first frame outside stratopt, for :func:`warnings.warn`.
+
+    Called from the function that calls :func:`warnings.warn`; the level counts from that
+    function, so a warning points at the user's line however deep inside stratopt it was raised
+    (``stratopt.fit`` -> ``Tuner.fit`` -> ..., or ``Tuner.fit`` called directly).
+    """
+    frame, level = sys._getframe(2), 2
+    while frame.f_back is not None and _inside(frame.f_globals.get("__name__", "")):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _inside(module: str) -> bool:
+    return module == "stratopt" or module.startswith("stratopt.")

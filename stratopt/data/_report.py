@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from collections.abc import Sequence
 
 import pandas as pd
 
-from stratopt.errors import DataRepairWarning, StratoptWarning
+from stratopt.errors import DataRepairWarning, StratoptWarning, caller_level
 
 __all__ = ["caller_level", "day", "logger", "repair", "show", "warn", "where"]
 
@@ -25,17 +24,6 @@ def warn(message: str, category: type[StratoptWarning]) -> None:
 def repair(message: str) -> None:
     """Report a repair of the data (rows dropped, dates normalised, gaps filled)."""
     warn(message, DataRepairWarning)
-
-
-def caller_level() -> int:
-    """Stack level of the first frame outside stratopt, for :func:`warnings.warn` one level up.
-
-    Called from a function that calls :func:`warnings.warn`; the level counts from that function.
-    """
-    frame, level = sys._getframe(2), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("stratopt"):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def where(source: str | None) -> str:

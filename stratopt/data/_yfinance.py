@@ -36,6 +36,7 @@ from stratopt.errors import (
     DataUnavailableError,
     StaleCacheWarning,
     StratoptWarning,
+    caller_level,
 )
 
 __all__ = [
@@ -196,7 +197,7 @@ def _store(
     except OSError as exc:  # a read-only or full disk should not lose data already downloaded
         message = f"could not cache {symbol} in {folder} ({exc}); set cache_dir or $STRATOPT_DATA"
         logger.info(message)
-        warnings.warn(message, StratoptWarning, stacklevel=4)
+        warnings.warn(message, StratoptWarning, stacklevel=caller_level())
 
 
 def _stale_message(symbol: str, entry: CacheEntry, note: str, covered: bool) -> str:
@@ -285,7 +286,7 @@ def load_yfinance(
             elif entry is not None:
                 message = _stale_message(symbol, entry, note, entry.covers(start, end))
                 logger.info(message)
-                warnings.warn(message, StaleCacheWarning, stacklevel=3)
+                warnings.warn(message, StaleCacheWarning, stacklevel=caller_level())
                 prices[symbol] = entry.prices
         missing = [s for s in symbols if s not in prices]
         broken = [s for s in missing if s in corrupt]

@@ -15,7 +15,7 @@ import torch
 
 from stratopt import _progress, stats
 from stratopt._market import MarketData
-from stratopt.errors import ConfigError, DataError, IdleRuleWarning
+from stratopt.errors import ConfigError, DataError, IdleRuleWarning, caller_level
 from stratopt.model_selection._regimes import label_regimes, regime_table
 from stratopt.model_selection._splitter import WalkForward
 from stratopt.model_selection._wf_checkpoint import FoldStore, run_key
@@ -455,7 +455,7 @@ def _report(folds: list[Fold]) -> None:
         warnings.warn(
             f"{category.__name__} in {len(set(ks))} of {len(folds)} folds (first, fold {number}): {first}",
             category,
-            stacklevel=3,
+            stacklevel=caller_level(),
         )
     idle = [f.row.get("fold", k) for k, f in enumerate(folds) if f.row.get("trades_per_year", 1.0) == 0.0]
     if idle:
@@ -463,7 +463,7 @@ def _report(folds: list[Fold]) -> None:
             f"{len(idle)} of {len(folds)} folds made no trade in their test window (folds {idle[:10]}): "
             "their test Sharpe ratio is 0 by construction, not a result",
             IdleRuleWarning,
-            stacklevel=3,
+            stacklevel=caller_level(),
         )
 
 

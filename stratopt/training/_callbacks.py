@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from stratopt import _progress
-from stratopt.errors import ConfigError, DivergenceWarning
+from stratopt.errors import ConfigError, DivergenceWarning, caller_level
 from stratopt.training._loop import TrainState, per_start
 
 __all__ = [
@@ -138,7 +138,7 @@ class DivergenceGuard(Callback):
                 f"{' with ' + self.describe if self.describe else ''}; their last finite parameters "
                 "are kept: lower the learning rate",
                 DivergenceWarning,
-                stacklevel=6,
+                stacklevel=caller_level(),
             )
         if not state.live.any():
             state.request_stop("diverged")

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from stratopt.errors import ConfigError, DivergenceWarning
+from stratopt.errors import ConfigError, DivergenceWarning, caller_level
 from stratopt.training._callbacks import Callback
 from stratopt.training._loop import TrainState, fit_loop
 from stratopt.training._optim import OptimizerName, make_optimizer
@@ -112,7 +112,7 @@ class _Record(Callback):
                 f"minimize diverged at step {state.epoch} (loss={loss:.4g}, grad norm={grad_norm:.4g}) "
                 f"with lr={self.lr}; parameters restored to the last finite values: lower the learning rate",
                 DivergenceWarning,
-                stacklevel=6,
+                stacklevel=caller_level(),
             )
             self._restore_previous()
             state.request_stop("diverged")

@@ -317,7 +317,7 @@ class Tuner:
             result.history["loss"],
         )  # fmt: skip
         result.diagnostics = found
-        emit(warn, stacklevel=4)
+        emit(warn)
         return result
 
     def _split(self, data: MarketData, train_days: np.ndarray | None) -> tuple[Split, torch.Tensor | None]:
