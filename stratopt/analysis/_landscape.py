@@ -439,6 +439,7 @@ def loss_landscape(
     loss: LossSpec | None = None,
     temperature: float = 0.1,
     chunk: int | None = None,
+    min_depth: float = 0.25,
     stationary_within: float = 1.0,
     plateau_tol: float = 0.02,
     min_plateau: int = 9,
@@ -489,8 +490,9 @@ def loss_landscape(
         elements, at least 16 points (63 points for one stock over 8,313 days). Tensors that
         size stay near the CPU cache, and square tiles of the grid that size still share most
         of their moving averages.
-    stationary_within, plateau_tol, min_plateau
-        Thresholds of :func:`find_critical_points`, applied to both surfaces.
+    min_depth, stationary_within, plateau_tol, min_plateau
+        Thresholds of :func:`find_critical_points`, applied to both surfaces (``min_depth=0``
+        keeps every minimum and saddle of the grid, however shallow).
     dtype
         Float type of the computation.
     progress
@@ -538,7 +540,12 @@ def loss_landscape(
             run = partial(evaluator, bar=bar, ex=remote, progress=progress)
             soft, hard, sharpe, tile = _surfaces(run, x, y, xs, ys, chunk)
     seconds = time.perf_counter() - began
-    thresholds = {"stationary_within": stationary_within, "plateau_tol": plateau_tol, "min_plateau": min_plateau}
+    thresholds = {
+        "min_depth": min_depth,
+        "stationary_within": stationary_within,
+        "plateau_tol": plateau_tol,
+        "min_plateau": min_plateau,
+    }
     critical, best = _critical_points(x, y, xs, ys, {"soft": soft, "hard": hard}, sharpe, thresholds)
     config = {
         "rule": type(rule).__name__,

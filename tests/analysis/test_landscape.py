@@ -324,3 +324,15 @@ def test_cli_bad_parameter_exits_2_listing_the_rules_parameters(capsys: pytest.C
 
     assert main(["landscape", "--start", "2016-01-01", "--grid", "5", "--x", "speed"]) == 2
     assert "['fast', 'ratio']" in capsys.readouterr().err
+
+
+def test_min_depth_reaches_the_critical_points(prices: pd.DataFrame, land: Landscape) -> None:
+    every = loss_landscape(MACrossover(), prices, grid=(11, 9), chunk=10, min_depth=0.0, progress=False)
+    assert every.config["min_depth"] == 0.0 and land.config["min_depth"] == 0.25
+    # the same surfaces; without the depth threshold every shallow dent and pass is kept
+    np.testing.assert_array_equal(every.hard_loss, land.hard_loss)
+    kinds = ("minimum", "saddle")
+    count = lambda lnd: int(lnd.critical_points["kind"].isin(kinds).sum())  # noqa: E731
+    assert count(every) >= count(land)
+    with pytest.raises(ConfigError, match="min_depth=-1"):
+        loss_landscape(MACrossover(), prices, grid=(5, 5), min_depth=-1.0, progress=False)
