@@ -145,17 +145,27 @@ class Run(Result):
         return [json.loads(p.read_text(encoding="utf-8")) for p in files]
 
     def fold_rules(self) -> list[Rule]:
-        """Each fold's fitted rule, rebuilt from its JSON (:func:`~stratopt.rules._registry.rule_from_record`)."""
+        """Each fold's fitted rule, rebuilt from its JSON (:func:`~stratopt.rules._registry.rule_from_record`,
+        then every trained weight where the record holds them, as a neural policy's do)."""
         from stratopt.rules._registry import rule_from_record
+        from stratopt.training._result import _restore_state
 
-        return [_named_only(rule_from_record(r["rule"], r["params"])) for r in self.fold_records()]
+        rules = []
+        for k, record in enumerate(self.fold_records()):
+            rule = rule_from_record(record["rule"], record["params"])
+            if "state" in record:
+                _restore_state(rule, record["state"], self.path / fold_file(int(record.get("fold", k))))
+            rules.append(_named_only(rule) if "state" not in record else rule)
+        return rules
 
     def fit_result(self) -> FitResult:
         """The fit of a ``[fit]`` run, loaded with :meth:`FitResult.load <stratopt.FitResult.load>`."""
         from stratopt.training import FitResult
 
-        result = FitResult.load(self._read("fit"))
-        _named_only(result.rule)
+        path = self._read("fit")
+        result = FitResult.load(path)  # every trained weight restored where the file holds them
+        if "state" not in json.loads(path.read_text(encoding="utf-8")):
+            _named_only(result.rule)
         return result
 
     def summary(self) -> str:
@@ -193,13 +203,15 @@ class Run(Result):
 
 
 def _named_only(rule: Rule) -> Rule:
-    """``rule``, unless it has weights beyond its named parameters: those are not saved in a
-    run folder, and a rule rebuilt without them would trade differently from the fitted one."""
-    n_named = sum(1 for _ in rule.named_specs())
-    if sum(p.numel() for p in rule.parameters()) > n_named:
+    """``rule``, unless it has weights beyond its named parameters that the fold's record does
+    not hold (a folder written before they were saved): rebuilt without them it would trade
+    differently from the fitted one."""
+    from stratopt.rules._base import has_unnamed_weights
+
+    if has_unnamed_weights(rule):
         raise ConfigError(
-            f"{type(rule).__name__} has unstructured weights (a neural policy's) that a run folder does not "
-            "save; only rules whose parameters are all named can be rebuilt from it"
+            f"{type(rule).__name__} has unstructured weights (a neural policy's) that this run folder does not "
+            "hold (written by an older stratopt); rerun the experiment to save them"
         )
     return rule
 

@@ -29,6 +29,7 @@ from stratopt.experiments._folder import (
     written_files,
 )
 from stratopt.experiments._report import Report, render
+from stratopt.rules._base import has_unnamed_weights
 from stratopt.training import Callback
 
 if TYPE_CHECKING:
@@ -235,13 +236,15 @@ def _run_walk_forward(config: ExperimentConfig, prices: pd.DataFrame, folder: Pa
 
 def _write_folds(result: WalkForwardResult, rule: Any, folder: Path) -> None:
     """One JSON per fold: what :func:`~stratopt.rules._registry.rule_from_record` rebuilds
-    the fold's fitted rule from, with the fold's dates and metrics."""
+    the fold's fitted rule from (with every trained weight, ``state``, when the rule has more
+    than its named parameters), with the fold's dates and metrics."""
     (folder / "folds").mkdir(exist_ok=True)
     folds = result.folds.copy()
     for c in ("train_start", "train_end", "test_start", "test_end"):
         folds[c] = _dates(folds[c])
     folds.to_csv(folder / FILES["folds"])
     ensemble = result.config.get("ensemble", 1)
+    fitted = dict(zip(folds.index, result.fold_rules))
     for k, row in folds.iterrows():
         record = {
             "fold": int(k),
@@ -251,6 +254,8 @@ def _write_folds(result: WalkForwardResult, rule: Any, folder: Path) -> None:
             "traded": "the selected start" if ensemble == 1 else f"the mean position of the best {ensemble} starts",
             **{c: row[c] for c in folds.columns if c not in result.param_names},
         }
+        if k in fitted and has_unnamed_weights(fitted[k]):  # a neural policy's layers: every weight
+            record["state"] = {n: v.detach().cpu().tolist() for n, v in fitted[k].state_dict().items()}
         text = json.dumps(jsonable(record), indent=2, allow_nan=False)
         (folder / fold_file(int(k))).write_text(text + "\n", encoding="utf-8")
 

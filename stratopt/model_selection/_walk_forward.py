@@ -547,6 +547,7 @@ def _assemble(
             "warmup_days": tuner.rule.warmup_days(),
         },
         failures=list(failures or []),
+        fold_rules=[f.rule for f in folds],
     )
 
 

@@ -89,6 +89,10 @@ def _parameters(ax: Axes, result: WalkForwardResult) -> None:
         title += f" ({main_unit} left, {others[0]} right, dashed)"
     ax.set_ylabel(main_unit)
     ax.set_title(title, fontsize="medium")
+    if not result.param_names:  # a neural policy: weights, no named parameter to draw
+        ax.text(0.5, 0.5, "no named parameters (a neural policy's weights)", ha="center", va="center",
+                transform=ax.transAxes, fontsize="small")  # fmt: skip
+        return
     ax.legend(fontsize="small", loc="best")
 
 

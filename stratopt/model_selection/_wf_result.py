@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from stratopt.rules._base import Rule
+
 __all__ = ["WalkForwardResult"]
 
 #: Median fold-to-fold move of a parameter, as a share of its mean level, above which the
@@ -82,6 +84,9 @@ class WalkForwardResult(Result):
         drift penalty): ``fold``, its train and test dates, ``error_type``, ``message`` and
         ``traceback``. Its test window is missing from ``oos_returns`` and every statistic;
         empty when every fold completed.
+    fold_rules
+        Each completed fold's fitted rule (the selected start), every weight as trained, in
+        the order of ``folds``. Not part of :meth:`to_dict`.
     """
 
     folds: pd.DataFrame
@@ -96,6 +101,7 @@ class WalkForwardResult(Result):
     n_trials: int
     config: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    fold_rules: list[Rule] = field(default_factory=list, repr=False)
 
     @property
     def oos_equity(self) -> pd.Series:

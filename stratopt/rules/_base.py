@@ -17,7 +17,7 @@ from stratopt._market import MarketData, as_market_data
 from stratopt.errors import ConfigError
 from stratopt.rules._params import Param
 
-__all__ = ["RULE_REGISTRY", "Rule"]
+__all__ = ["RULE_REGISTRY", "Rule", "has_unnamed_weights"]
 
 #: Rules by command-line name, filled by ``class MyRule(Rule, cli_name="my-rule")``.
 RULE_REGISTRY: dict[str, type[Rule]] = {}
@@ -422,3 +422,9 @@ class Rule(nn.Module):
         if self._batch == 1:
             return ", ".join(f"{k}={v:.4g}" for k, v in self.params.items() if "." not in k)
         return f"starts={self._batch}"
+
+
+def has_unnamed_weights(rule: Rule) -> bool:
+    """Whether ``rule`` has weights beyond its named parameters (a neural policy's layers):
+    then its named parameters alone do not rebuild it."""
+    return sum(p.numel() for p in rule.parameters()) > sum(1 for _ in rule.named_specs())

@@ -205,13 +205,58 @@ def test_read_run_refuses_other_folders(tmp_path: Path) -> None:
         read_run(tmp_path / "missing")
 
 
-def test_a_neural_policy_is_not_rebuilt_without_its_weights(tmp_path: Path) -> None:
-    """A run folder saves named parameters only: rebuilding an MLP would silently give other weights."""
-    text = '[data]\ntickers = ["AAPL"]\nstart = "2006-01-01"\nend = "2007-12-31"\n[rule]\nname = "mlp"\n'
-    text += "[training]\nepochs = 1\nn_starts = 1\n[fit]\nbacktest = false\n"
+MLP_RUN = '[data]\ntickers = ["AAPL"]\nstart = "2004-01-01"\nend = "2008-12-31"\n[rule]\nname = "mlp"\n'
+MLP_RUN += "[training]\nepochs = 2\nn_starts = 1\n"
+
+
+def test_a_neural_policy_fit_is_rebuilt_with_every_weight(tmp_path: Path) -> None:
+    """A neural policy's named parameters do not rebuild it: the fit file holds every weight."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StratoptWarning)
-        run = run_experiment(write(tmp_path, "mlp", text), tmp_path / "run", progress=False)
+        run = run_experiment(
+            write(tmp_path, "mlp", MLP_RUN + "[fit]\nbacktest = false\n"), tmp_path / "run", progress=False
+        )
     assert (run.path / "fit.json").is_file() and not (run.path / "figures" / "backtest.png").exists()
+    loaded = run.fit_result().rule
+    untrained = stratopt.rules.MLPPolicy()
+    prices = prices_of("walk_forward")
+    assert not loaded.positions(prices).equals(untrained.positions(prices))  # the weights are the fitted ones
+    # independent truth: the same fit in this process
+    from stratopt.experiments._config import load_config
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StratoptWarning)
+        again = (
+            load_config(run.path / "config.toml")
+            .make_tuner(progress=False)
+            .fit(stratopt.load_prices("sp500", tickers=["AAPL"], start="2004-01-01", end="2008-12-31"))
+        )
+    for name, value in again.rule.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value)
+
+
+def test_a_neural_policy_walk_forward_rebuilds_each_folds_weights(tmp_path: Path) -> None:
+    text = MLP_RUN + "[walk_forward]\ntrain = 500\ntest = 250\nwarm_start = false\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StratoptWarning)
+        run = run_experiment(write(tmp_path, "mlp-wf", text), tmp_path / "run", progress=False)
+        from stratopt.experiments._config import load_config
+
+        config = load_config(run.path / "config.toml")
+        prices = stratopt.load_prices("sp500", tickers=["AAPL"], start="2004-01-01", end="2008-12-31")
+        truth = stratopt.walk_forward(
+            config.make_tuner(progress=False), prices, config.make_splitter(), progress=False,
+            **config.walk_forward_options(),
+        )  # fmt: skip
+    rebuilt = run.fold_rules()
+    assert len(rebuilt) == len(truth.fold_rules) >= 2
+    for mine, theirs in zip(rebuilt, truth.fold_rules):
+        for name, value in theirs.state_dict().items():
+            torch.testing.assert_close(mine.state_dict()[name], value)
+    # a record without the weights (a folder of an older stratopt) is refused, not rebuilt at random
+    first = run.path / "folds" / "fold-000.json"
+    record = json.loads(first.read_text())
+    del record["state"]
+    first.write_text(json.dumps(record))
     with pytest.raises(ConfigError, match="MLPPolicy has unstructured weights"):
-        run.fit_result()
+        run.fold_rules()
