@@ -30,7 +30,6 @@ from stratopt.experiments._folder import (
 )
 from stratopt.experiments._report import Report, render
 from stratopt.rules._base import has_unnamed_weights
-from stratopt.training import Callback
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 
     from stratopt.backtesting import BacktestResult
     from stratopt.model_selection import WalkForwardResult
-    from stratopt.training._loop import TrainState
 
 __all__ = ["default_folder", "run_experiment"]
 
@@ -186,27 +184,12 @@ def _run(config: ExperimentConfig, prices: pd.DataFrame, folder: Path, progress:
     return _run_walk_forward(config, prices, folder, progress)
 
 
-class _HistoryRecorder(Callback):
-    """Every start's history row of every fit, numbered by fit (walk-forward: by fold)."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.fit = -1
-
-    def on_train_begin(self, state: TrainState) -> None:
-        self.fit += 1
-
-    def on_epoch_end(self, state: TrainState) -> None:
-        self.rows += [{"fold": self.fit, **row} for row in state.logs.get("rows", [])]
-
-
 def _run_walk_forward(config: ExperimentConfig, prices: pd.DataFrame, folder: Path, progress: bool | None) -> Report:
     import pandas as pd
 
     from stratopt.model_selection import walk_forward
 
-    recorder = _HistoryRecorder()
-    tuner = config.make_tuner(progress=False, callbacks=[recorder])
+    tuner = config.make_tuner(progress=False)
     result = walk_forward(tuner, prices, config.make_splitter(), progress=progress, **config.walk_forward_options())
     result.to_json(folder / FILES["result"])
     summary = result.summary()
@@ -215,8 +198,7 @@ def _run_walk_forward(config: ExperimentConfig, prices: pd.DataFrame, folder: Pa
     returns = pd.DataFrame({"oos": result.oos_returns, **result.baselines}).rename_axis("date")
     returns.to_csv(folder / FILES["returns"])
     result.candidates.rename_axis("date").to_parquet(folder / FILES["candidates"])
-    if recorder.rows:  # a fit in another process (parallel execution) records nothing here
-        pd.DataFrame(recorder.rows).to_csv(folder / FILES["history"], index=False)
+    result.history.to_csv(folder / FILES["history"], index=False)  # folds run anywhere, or resumed
     figures = _save_figures(
         folder,
         {

@@ -548,7 +548,17 @@ def _assemble(
         },
         failures=list(failures or []),
         fold_rules=[f.rule for f in folds],
+        history=_history(folds),
     )
+
+
+def _history(folds: list[Fold]) -> pd.DataFrame:
+    """The folds' training histories in one table, numbered by fold."""
+    parts = [f.history.assign(fold=f.row.get("fold", k)) for k, f in enumerate(folds) if f.history is not None]
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat(parts, ignore_index=True)
+    return table[["fold", *[c for c in table.columns if c != "fold"]]]
 
 
 def trial_variance(trial_sharpes: list[list[float]]) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -94,6 +95,7 @@ class FoldStore:
             trial_sharpes=[float(v) for v in d["trial_sharpes"]],
             rule=rule,
             diagnostics=[(getattr(errors, c, UserWarning), text) for c, text in d["diagnostics"]],
+            history=None if d.get("history") is None else _frame(d["history"]),
         )
 
     def save(self, k: int, fold: Fold) -> None:
@@ -114,8 +116,16 @@ class FoldStore:
                 for name, t in fold.rule.state_dict().items()
             },
             "diagnostics": [[c.__name__, text] for c, text in fold.diagnostics],
+            "history": None
+            if fold.history is None
+            else json.loads(fold.history.to_json(orient="split", index=False, double_precision=15)),
         }
         _write(self.dir / f"fold_{k:04d}.json", record)
+
+
+def _frame(split: dict[str, Any]) -> pd.DataFrame:
+    """A table written with ``to_json(orient="split", index=False)``, nulls read back as NaN."""
+    return pd.read_json(io.StringIO(json.dumps(split)), orient="split")
 
 
 def _plain(v: Any) -> Any:

@@ -45,6 +45,7 @@ class Fold:
     trial_sharpes: list[float]
     rule: Rule
     diagnostics: list[tuple[type[Warning], str]]
+    history: pd.DataFrame | None = None  # the fit's rows, one per start and epoch
 
 
 def run_fold(
@@ -96,6 +97,7 @@ def run_fold(
         trial_sharpes=[m.sharpe_ratio(r, periods=1) for r in train_all],
         rule=res.rule,
         diagnostics=diagnostics,
+        history=res.history_all,
     )
 
 

@@ -87,6 +87,10 @@ class WalkForwardResult(Result):
     fold_rules
         Each completed fold's fitted rule (the selected start), every weight as trained, in
         the order of ``folds``. Not part of :meth:`to_dict`.
+    history
+        Every fold's training history: one row per fold, start and epoch (losses, Sharpe
+        ratios, gradient norm, rate, temperature, parameters), whether the folds ran here, on
+        Dask workers or were read back from a checkpoint. Not part of :meth:`to_dict`.
     """
 
     folds: pd.DataFrame
@@ -102,6 +106,7 @@ class WalkForwardResult(Result):
     config: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
     fold_rules: list[Rule] = field(default_factory=list, repr=False)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     @property
     def oos_equity(self) -> pd.Series:

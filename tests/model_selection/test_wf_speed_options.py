@@ -97,6 +97,10 @@ def test_checkpoint_resume_equals_an_uninterrupted_run(prices: pd.DataFrame, tmp
     assert len(fitted) == len(full.folds) - 1  # everything read back
     _same(full, again)
     assert json.loads((ckpt / "manifest.json").read_text())["key"]
+    # every fold's training history survives the checkpoint, read back or fitted
+    assert set(full.history["fold"]) == set(full.folds.index)
+    for result in (resumed, again):
+        pd.testing.assert_frame_equal(result.history, full.history, check_dtype=False, rtol=1e-14)
 
 
 def test_checkpoint_of_other_settings_or_data_is_refused(prices: pd.DataFrame, tmp_path) -> None:

@@ -138,6 +138,9 @@ def test_walk_forward_on_two_workers_equals_the_serial_run(
     pd.testing.assert_series_equal(dask.oos_returns, serial.oos_returns, check_exact=True)
     pd.testing.assert_frame_equal(dask.candidates, serial.candidates, check_exact=True)
     assert (dask.psr, dask.dsr) == (serial.psr, serial.dsr)
+    # the folds' training histories come back from the workers
+    assert not serial.history.empty and set(serial.history["fold"]) == set(serial.folds.index)
+    pd.testing.assert_frame_equal(dask.history, serial.history, check_exact=True)
 
 
 def test_a_fold_that_raises_on_a_worker_is_reported_and_the_others_complete(
@@ -191,7 +194,7 @@ def test_an_experiment_file_runs_its_folds_on_the_scheduler_it_names(cluster: Da
     assert remote.walk_forward_options()["scheduler"] == address
     run_experiment(parse_config(EXPERIMENT), tmp_path / "serial", progress=False)
     run_experiment(remote, tmp_path / "remote", progress=False)
-    for name in ("returns", "folds"):
+    for name in ("returns", "folds", "history"):  # the history too, though its fits ran on workers
         serial_table = pd.read_csv(tmp_path / "serial" / FILES[name])
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "remote" / FILES[name]), serial_table, check_exact=True)
 
