@@ -40,11 +40,15 @@ def test_readme_section_is_regenerated_between_markers_and_the_rest_kept(run):
     (run / "README.md").write_text(HAND_WRITTEN)
     assert main(["--report-only", "--out", str(run)]) == 0
     assert (run / "README.md").read_text() == text
-    # a second run rewrites the section in place instead of adding another
+    # a rerun of one part rewrites the section in place instead of adding another, keeps the
+    # other parts' results of the last run and says which part was rerun, and how
+    budgets = (run / "results" / "peers_budgets.csv").read_bytes()
     main(["--quick", "--jobs", "0", "--out", str(run), "--parts", "scaling", "--problems", "crossover"])
     again = (run / "README.md").read_text()
     assert again.count(BEGIN) == 1 and "A hand-written section that must survive." in again
-    assert "| problem (k) | tool |" not in again  # only the parts that ran
+    assert "| problem (k) | tool |" in again and "| axis | days x assets |" in again
+    assert (run / "results" / "peers_budgets.csv").read_bytes() == budgets
+    assert "Rerun since, part(s) scaling only" in again and "--parts scaling" in again
 
 
 @pytest.mark.slow
