@@ -114,8 +114,9 @@ class LossSpec:
             return pos.clamp_max(0.0)
         return pos
 
-    def returns(self, positions: Tensor, data: MarketData, *, smooth: bool = False) -> Tensor:
-        """Net portfolio returns (batch, days - 1) of ``positions``; ``smooth`` for training."""
+    def returns(self, positions: Tensor, data: MarketData, *, smooth: bool = False, start: int = 0) -> Tensor:
+        """Net portfolio returns (batch, days - 1) of ``positions``; ``smooth`` for training;
+        ``start``: only the returns from that one on (see :func:`~stratopt.pnl.net_returns`)."""
         return net_returns(
             positions,
             data,
@@ -123,6 +124,7 @@ class LossSpec:
             slippage=self.slippage,
             allocation_scheme=self.allocation,
             smooth=smooth,
+            start=start,
         )
 
     def holdings(self, positions: Tensor, data: MarketData) -> Tensor:

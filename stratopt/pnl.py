@@ -75,6 +75,7 @@ def net_returns(
     slippage: float = 0.0,
     allocation_scheme: Allocation = "equal_risk",
     smooth: bool = False,
+    start: int = 0,
 ) -> Tensor:
     """Portfolio net returns (batch, days - 1); entry ``k`` is earned from day ``k`` to ``k+1``.
 
@@ -94,14 +95,24 @@ def net_returns(
     smooth
         Use :func:`stratopt.ops.smooth_abs` for |trade| (training); the hard backtest uses the
         exact absolute value.
+    start
+        Only the entries from ``start`` on (shape (batch, days - 1 - start)), equal to those
+        entries of the whole result: training skips the warm-up days' returns this way, whose
+        positions it still needs for the trade into the first counted day.
     """
     if cost_bps < 0 or slippage < 0:
         raise ConfigError(f"cost_bps={cost_bps} and slippage={slippage} must be >= 0")
-    h = holdings(positions, data, allocation_scheme)
-    gross = (h[:, :-1] * data.returns[1:]).sum(dim=-1)
-    trades = torch.diff(h, dim=1, prepend=torch.zeros_like(h[:, :1]))[:, :-1]
+    n_days = data.returns.shape[0]
+    if not 0 <= start < n_days - 1:
+        raise ConfigError(f"start={start} must be a day from 0 to {n_days - 2}")
+    # holdings from the day before ``start`` (the trade into day ``start`` needs them)
+    lo = max(start - 1, 0)
+    h = positions[:, lo:] * allocation(data, allocation_scheme)[lo:]
+    gross = (h[:, start - lo : -1] * data.returns[start + 1 :]).sum(dim=-1)
+    before = h[:, :1] if start > 0 else torch.zeros_like(h[:, :1])
+    trades = torch.diff(h[:, start - lo :], dim=1, prepend=before)[:, :-1]
     size = smooth_abs(trades, SMOOTH_ABS_EPS) if smooth else trades.abs()
     rate: Tensor | float = cost_bps / 1e4
     if slippage:
-        rate = rate + slippage * daily_vol(data)[0, :-1]
+        rate = rate + slippage * daily_vol(data)[0, start:-1]
     return gross - (size * rate).sum(dim=-1)

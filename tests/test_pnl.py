@@ -78,3 +78,21 @@ def test_equal_risk_caps_a_stale_quote_at_four_times_the_median_asset() -> None:
     assert np.allclose(w.sum(1), 1.0)
     ratio = w[100:, 3] / np.median(w[100:, :3], axis=1)
     assert (ratio <= 4.0 * 1.3).all() and (ratio > 2.0).all()
+
+
+@pytest.mark.parametrize("smooth", [False, True])
+@pytest.mark.parametrize("slippage", [0.0, 0.3])
+def test_returns_from_a_start_day_are_those_entries_of_the_whole_series(smooth: bool, slippage: float) -> None:
+    """Training skips a fold's warm-up returns with ``start``; what it keeps must not change."""
+    from stratopt._market import MarketData
+    from stratopt.data import load_prices
+
+    data = MarketData.from_prices(load_prices("sp500", tickers=["AAPL", "XOM", "KO"], start="2004", end="2006"))
+    gen = torch.Generator().manual_seed(0)
+    pos = torch.tanh(torch.randn(3, data.n_days, data.n_assets, dtype=torch.float64, generator=gen))
+    whole = net_returns(pos, data, smooth=smooth, slippage=slippage)
+    for start in (0, 1, 7, 300, data.n_days - 2):
+        part = net_returns(pos, data, smooth=smooth, slippage=slippage, start=start)
+        assert torch.equal(part, whole[:, start:])  # bit for bit, the trade into day ``start`` included
+    with pytest.raises(ConfigError, match="start=-1"):
+        net_returns(pos, data, start=-1)

@@ -27,6 +27,13 @@ from stratopt.training._loop import TrainState
 __all__ = ["History", "Monitor", "TrainLoss"]
 
 
+def first_kept(keep: Tensor | None) -> int:
+    """Index of the first return ``keep`` counts (0 without a mask, or when it counts none)."""
+    if keep is None or not bool(keep.any()):
+        return 0
+    return int(torch.nonzero(keep)[0])
+
+
 class TrainLoss:
     """``-objective + penalties`` of each start on the training days, soft positions.
 
@@ -51,6 +58,10 @@ class TrainLoss:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.init_raw = [p.detach().clone() for p in self.params]
         self.anchors = [(self._anchor_raw(rule), w) for rule, w in anchors or []]
+        # returns before the first counted one (a walk-forward fold's warm-up) are never read:
+        # the costs and returns of those days are not computed (the positions still are)
+        self.first = first_kept(keep)
+        self.kept = None if keep is None else keep[self.first :]
 
     def _anchor_raw(self, rule: Rule) -> list[Tensor]:
         mine = dict(self.model.named_parameters())
@@ -61,9 +72,9 @@ class TrainLoss:
 
     def __call__(self, state: TrainState) -> Tensor:
         pos = self.spec.positions(self.model, self.train, temperature=state.temperature)
-        r = self.spec.returns(pos, self.train, smooth=True)
-        if self.keep is not None:
-            r = r[:, self.keep]
+        r = self.spec.returns(pos, self.train, smooth=True, start=self.first)
+        if self.kept is not None:
+            r = r[:, self.kept]
         state.logs["train_sharpe"] = obj.sharpe(r.detach()).double().cpu()
         loss = -self._score(r) + self.spec.penalties(pos, self.params, self.init_raw)
         for raw, weight in self.anchors:
@@ -105,29 +116,38 @@ class Monitor(Callback):
         # the days measured, sliced once: a new slice per epoch would recompute its memoised
         # features (allocation, volatility, hard-rule EMAs) every epoch
         self.view = data if split.has_validation or split.n_train == data.n_days else data.slice(0, split.n_train)
+        # returns before the first counted training return (a fold's warm-up) are not computed
+        self.first = first_kept(keep)
+        self.kept = None if keep is None else keep[self.first :]
+
+    def _returns(self, temperature: float) -> Tensor:
+        """Returns of every start from :attr:`first` on, over the measured days."""
+        d = self.view
+        pos = self.spec.positions(self.model, d, temperature=temperature)
+        return self.spec.returns(pos, d, smooth=temperature > 0, start=self.first)
 
     def _windows(self, r: Tensor) -> tuple[Tensor, Tensor]:
-        """(train returns, monitored returns) of returns over all days."""
-        train = r[:, : self.split.n_train - 1]
-        if self.keep is not None:
-            train = train[:, self.keep]
-        return train, (r[:, self.split.n_train - 1 :] if self.split.has_validation else train)
+        """(train returns, monitored returns) of returns from :attr:`first` on."""
+        cut = self.split.n_train - 1 - self.first
+        train = r[:, :cut]
+        if self.kept is not None:
+            train = train[:, self.kept]
+        return train, (r[:, cut:] if self.split.has_validation else train)
 
     def measure(self, *, soft: bool | None = None) -> dict[str, Tensor]:
         """Soft (unless ``soft=False``) and hard loss and Sharpe of every start, float64 on the CPU."""
         soft = self.soft if soft is None else soft
         n = self.model.batch_size
-        d = self.view
         out: dict[str, Tensor] = {}
         with torch.no_grad():
-            train, watched = self._windows(self.spec.rule_returns(self.model, d, temperature=0.0))
+            train, watched = self._windows(self._returns(0.0))
             out["hard_monitor"] = (-self.spec.score(watched)).double().cpu()
             out["hard_sharpe"] = obj.sharpe(watched).double().cpu()
             out["hard_train"] = (
                 (-self.spec.score(train)).double().cpu() if self.split.has_validation else out["hard_monitor"]
             )
             if soft:
-                _, watched = self._windows(self.spec.rule_returns(self.model, d, temperature=self.final_temperature))
+                _, watched = self._windows(self._returns(self.final_temperature))
                 out["monitor"] = (-self.spec.score(watched)).double().cpu()
                 out["val_sharpe"] = obj.sharpe(watched).double().cpu()
             else:

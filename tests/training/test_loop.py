@@ -156,3 +156,44 @@ def test_saved_neural_policy_loads_with_its_trained_weights(tmp_path: Path) -> N
     fitted = stratopt.backtest(res.rule, prices).returns
     np.testing.assert_array_equal(stratopt.backtest(back.rule, prices).returns, fitted)
     assert not np.array_equal(stratopt.backtest(MLPPolicy(), prices).returns, fitted)
+
+
+def test_a_folds_warm_up_returns_are_skipped_without_changing_its_loss_or_gradient(three_stocks) -> None:
+    """TrainLoss and the monitor compute returns from the first counted day on; the loss, its
+    gradient and the monitored losses equal those over every day with the mask applied."""
+    import torch
+
+    from stratopt import LossSpec
+    from stratopt import objectives as obj
+    from stratopt._market import MarketData
+    from stratopt.rules import MACrossover
+    from stratopt.training._config import split_validation
+    from stratopt.training._loop import TrainState
+    from stratopt.training._steps import Monitor, TrainLoss
+
+    data = MarketData.from_prices(three_stocks)
+    keep = torch.zeros(data.n_days - 1, dtype=torch.bool)
+    keep[700:] = True  # 700 warm-up returns, as a fold's
+    spec = LossSpec(cost_bps=5, slippage=0.2)
+    model = MACrossover(fast=15, slow=90).with_starts(3, seed=0)
+    state = TrainState(params=[], optimizer=None, loss_fn=lambda s: s.loss, n_starts=3, epochs=1)  # type: ignore[arg-type]
+    state.temperature = 0.5
+    loss_fn = TrainLoss(model, data, spec, keep=keep, batch_days=None, batches_per_step=1, generator=torch.Generator())
+    assert loss_fn.first == 700
+    params = [p for p in model.parameters() if p.requires_grad]
+    fast = loss_fn(state)
+    fast_grad = torch.autograd.grad(fast.sum(), params)
+    # truth: every day's returns, then the mask
+    r = spec.returns(spec.positions(model, data, temperature=0.5), data, smooth=True)[:, keep]
+    whole = -spec.score(r)
+    whole_grad = torch.autograd.grad(whole.sum(), params)
+    torch.testing.assert_close(fast, whole, rtol=0, atol=0)
+    for a, b in zip(fast_grad, whole_grad):
+        torch.testing.assert_close(a, b, rtol=1e-13, atol=1e-15)
+    monitor = Monitor(model, data, split_validation(data, None, min_train=10), spec, keep=keep,
+                      final_temperature=0.1, soft=True)  # fmt: skip
+    measured = monitor.measure()
+    with torch.no_grad():
+        hard = spec.returns(spec.positions(model, data, temperature=0.0), data)[:, keep]
+    torch.testing.assert_close(measured["hard_train"], (-spec.score(hard)).double(), rtol=0, atol=0)
+    torch.testing.assert_close(measured["hard_sharpe"], obj.sharpe(hard).double(), rtol=0, atol=0)
