@@ -87,15 +87,16 @@ class _GeometricFilter(torch.autograd.Function):
         if torch.is_grad_enabled():  # a graph of the gradient is wanted: differentiable scan
             return _backward_scan(x, a, g, ctx.needs_input_grad)
         an = a.detach().numpy()
-        lam = torch.from_numpy(_run(np.ascontiguousarray(g.detach().numpy()), an, reverse=True))
+        lam = _run(np.ascontiguousarray(g.detach().numpy()), an, reverse=True)
+        xn = x.detach().numpy()
         grad_x = grad_a = None
-        if ctx.needs_input_grad[0]:
-            grad_x = a.reshape(-1, 1, 1) * lam
-            if x.dim() == 2:
-                grad_x = grad_x.sum(0)
-        if ctx.needs_input_grad[1]:
-            y_prev = torch.nn.functional.pad(y[:, :-1], (0, 0, 1, 0))
-            grad_a = (lam * (x - y_prev)).sum(dim=(1, 2))
+        if ctx.needs_input_grad[0]:  # a lam, summed over the factors when x is shared
+            gx = np.einsum("b,btn->tn", an, lam) if x.dim() == 2 else an[:, None, None] * lam
+            grad_x = torch.from_numpy(gx)
+        if ctx.needs_input_grad[1]:  # sum_t lam[t] (x[t] - y[t-1]), without a shifted copy
+            yn = y.numpy()
+            lam_x = np.einsum("btn,tn->b", lam, xn) if x.dim() == 2 else np.einsum("btn,btn->b", lam, xn)
+            grad_a = torch.from_numpy(lam_x - np.einsum("btn,btn->b", lam[:, 1:], yn[:, :-1]))
         return grad_x, grad_a
 
 
