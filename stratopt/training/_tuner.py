@@ -7,10 +7,11 @@ clones it per fold (:meth:`Tuner.clone`) instead of threading keyword arguments.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -267,6 +268,10 @@ class Tuner:
                 + "fewer days or assets, or dtype=torch.float32"
             )
         data = as_market_data(prices, dtype=self.dtype, device=self.device)
+        with small_work_threads(n_run * n_days * n_assets, data.device):
+            return self._fit(data, train_days, shared_screen)
+
+    def _fit(self, data: MarketData, train_days: np.ndarray | None, shared_screen: SharedScreen | None) -> FitResult:
         split, keep = self._split(data, train_days)
         # one object for the training days, so that its memoised features (allocation,
         # volatility, hard-rule EMAs) serve the screen, every step and the monitor alike
@@ -445,6 +450,27 @@ def _activity(
         return trading_activity(behind[sl], behind_pos[sl])
     rows = np.arange(split.n_train - 1) if keep is None else np.flatnonzero(keep.cpu().numpy())
     return trading_activity(behind[rows], behind_pos[rows])
+
+
+#: Elements per (starts x days x assets) tensor below which a fit runs on one torch thread:
+#: splitting such small operations across threads costs more than it saves (measured on 2
+#: cores: 2 assets 1.8x faster on one thread, 20 assets faster on two; benchmarks/README.md).
+SMALL_WORK = 100_000
+
+
+@contextlib.contextmanager
+def small_work_threads(elements: int, device: torch.device) -> Iterator[None]:
+    """One torch thread while a fit's tensors are too small to split (on the CPU), the
+    caller's setting restored afterwards; never more threads than the caller set."""
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1 or elements >= SMALL_WORK:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class DivergenceStop(Callback):
