@@ -131,10 +131,11 @@ class LossSpec:
         """Positions scaled by the capital allocation: what the portfolio holds."""
         return holdings(positions, data, self.allocation)
 
-    def rule_returns(self, rule: Rule, data: MarketData, *, temperature: float = 0.0) -> Tensor:
-        """Net returns of ``rule``: hard with exact costs at temperature 0, else soft and smoothed."""
+    def rule_returns(self, rule: Rule, data: MarketData, *, temperature: float = 0.0, start: int = 0) -> Tensor:
+        """Net returns of ``rule``: hard with exact costs at temperature 0, else soft and smoothed;
+        ``start``: only the returns from that one on."""
         smooth = temperature > 0
-        return self.returns(self.positions(rule, data, temperature=temperature), data, smooth=smooth)
+        return self.returns(self.positions(rule, data, temperature=temperature), data, smooth=smooth, start=start)
 
     def score(self, returns: Tensor) -> Tensor:
         """The objective of each row of ``returns`` (batch, days) -> (batch,), higher is better."""

@@ -186,7 +186,9 @@ def walk_forward(
         settings = {**tuner.get_params(), "splitter": repr(splitter), **options, "screen_scope": "history"}
         store = FoldStore(checkpoint_dir, run_key(settings, tuner.rule, prices), tuner.rule)
     options["short_last_fold"] = short_note
-    shared_screen = _shared_screen(tuner, prices)
+    # built only when a fold is left to fit (a resumed, finished run reads every fold back)
+    to_fit = store is None or not all(store.has(k) for k in range(len(splits)))
+    shared_screen = _shared_screen(tuner, prices) if to_fit else None
     if independent:
         fold_options = {
             "ensemble": ensemble,

@@ -72,6 +72,10 @@ class FoldStore:
         else:
             _write(manifest, {"key": key})
 
+    def has(self, k: int) -> bool:
+        """Whether fold ``k`` was finished (without reading it)."""
+        return (self.dir / f"fold_{k:04d}.json").exists()
+
     def load(self, k: int) -> Fold | None:
         """Fold ``k`` if it was finished, else None."""
         path = self.dir / f"fold_{k:04d}.json"

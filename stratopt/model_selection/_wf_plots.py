@@ -92,6 +92,7 @@ def _parameters(ax: Axes, result: WalkForwardResult) -> None:
     if not result.param_names:  # a neural policy: weights, no named parameter to draw
         ax.text(0.5, 0.5, "no named parameters (a neural policy's weights)", ha="center", va="center",
                 transform=ax.transAxes, fontsize="small")  # fmt: skip
+        ax.set(xticks=[], yticks=[], ylabel="")  # no scale to read: none of 0 to 1
         return
     ax.legend(fontsize="small", loc="best")
 

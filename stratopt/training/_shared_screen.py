@@ -69,11 +69,13 @@ class SharedScreen:
         if type(rule) is not self.rule_type:
             raise ConfigError(f"this shared screen is of a {self.rule_type.__name__}, not a {type(rule).__name__}")
         rows = self._rows(window, keep)
-        with torch.no_grad():
-            own = self.loss.rule_returns(rule.to(dtype=self.data.dtype, device=self.data.device), self.data)
-            r = torch.cat([own[:, rows], self.returns[:, rows]])
-            scores = self.loss.score(r).double().cpu().numpy()
         table, unit = _with_current(rule, self.specs, self.table, self.unit)
+        # candidate 0 (the rule's own values) is scored as the per-fold screen scores it: a
+        # candidate rule built from the table, never the caller's rule moved to another dtype
+        own = rule.with_params(table.iloc[:1]).to(dtype=self.data.dtype, device=self.data.device)
+        with torch.no_grad():
+            r = torch.cat([self.loss.rule_returns(own, self.data)[:, rows], self.returns[:, rows]])
+            scores = self.loss.score(r).double().cpu().numpy()
         return pick_starts(rule, self.specs, table, unit, scores, n_starts=n_starts, n_days=window.n_days)
 
     def _rows(self, window: MarketData, keep: Tensor | None) -> Tensor:

@@ -53,7 +53,7 @@ class TrainLoss:
         generator: torch.Generator,
         anchors: list[tuple[Rule, float]] | None = None,
     ) -> None:
-        self.model, self.train, self.spec, self.keep = model, train, loss, keep
+        self.model, self.train, self.spec = model, train, loss
         self.batch_days, self.batches_per_step, self.generator = batch_days, batches_per_step, generator
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.init_raw = [p.detach().clone() for p in self.params]
@@ -111,7 +111,7 @@ class Monitor(Callback):
         final_temperature: float,
         soft: bool,
     ) -> None:
-        self.model, self.data, self.split, self.spec, self.keep = model, data, split, loss, keep
+        self.model, self.data, self.split, self.spec = model, data, split, loss
         self.final_temperature, self.soft = final_temperature, soft
         # the days measured, sliced once: a new slice per epoch would recompute its memoised
         # features (allocation, volatility, hard-rule EMAs) every epoch
@@ -120,11 +120,8 @@ class Monitor(Callback):
         self.first = first_kept(keep)
         self.kept = None if keep is None else keep[self.first :]
 
-    def _returns(self, temperature: float) -> Tensor:
-        """Returns of every start from :attr:`first` on, over the measured days."""
-        d = self.view
-        pos = self.spec.positions(self.model, d, temperature=temperature)
-        return self.spec.returns(pos, d, smooth=temperature > 0, start=self.first)
+    def _returns(self, *, temperature: float) -> Tensor:
+        return self.spec.rule_returns(self.model, self.view, temperature=temperature, start=self.first)
 
     def _windows(self, r: Tensor) -> tuple[Tensor, Tensor]:
         """(train returns, monitored returns) of returns from :attr:`first` on."""
@@ -140,14 +137,14 @@ class Monitor(Callback):
         n = self.model.batch_size
         out: dict[str, Tensor] = {}
         with torch.no_grad():
-            train, watched = self._windows(self._returns(0.0))
+            train, watched = self._windows(self._returns(temperature=0.0))
             out["hard_monitor"] = (-self.spec.score(watched)).double().cpu()
             out["hard_sharpe"] = obj.sharpe(watched).double().cpu()
             out["hard_train"] = (
                 (-self.spec.score(train)).double().cpu() if self.split.has_validation else out["hard_monitor"]
             )
             if soft:
-                _, watched = self._windows(self._returns(self.final_temperature))
+                _, watched = self._windows(self._returns(temperature=self.final_temperature))
                 out["monitor"] = (-self.spec.score(watched)).double().cpu()
                 out["val_sharpe"] = obj.sharpe(watched).double().cpu()
             else:

@@ -10,7 +10,7 @@ import pytest
 
 from stratopt.data import load_prices
 from stratopt.errors import ConfigError
-from stratopt.model_selection import WalkForward, _wf_fold, walk_forward
+from stratopt.model_selection import WalkForward, _walk_forward, _wf_fold, walk_forward
 from stratopt.rules import MACrossover
 from stratopt.training import Tuner
 
@@ -93,8 +93,12 @@ def test_checkpoint_resume_equals_an_uninterrupted_run(prices: pd.DataFrame, tmp
     resumed = walk_forward(_tuner(), prices, SPLIT, progress=False, checkpoint_dir=ckpt)
     assert len(fitted) == len(full.folds) - 1  # the finished fold was read back, not fitted
     _same(full, resumed)
+    built = []
+    real_screen = _walk_forward._shared_screen
+    monkeypatch.setattr(_walk_forward, "_shared_screen", lambda *a: built.append(1) or real_screen(*a))
     again = walk_forward(_tuner(), prices, SPLIT, progress=False, checkpoint_dir=ckpt)
     assert len(fitted) == len(full.folds) - 1  # everything read back
+    assert built == []  # and no screen scored over the history for folds that are not fitted
     _same(full, again)
     assert json.loads((ckpt / "manifest.json").read_text())["key"]
     # every fold's training history survives the checkpoint, read back or fitted

@@ -78,3 +78,13 @@ def test_a_window_of_other_days_or_another_rule_is_refused(three_stocks: pd.Data
 
 def test_nothing_to_screen_gives_none(history: MarketData) -> None:
     assert SharedScreen.build(MACrossover(), history, SPEC, n_candidates=0, seed=0) is None
+
+
+def test_the_callers_rule_is_not_moved_to_the_screens_dtype(three_stocks: pd.DataFrame) -> None:
+    """Scoring the rule's own values must not cast the caller's rule (nn.Module.to is in place)."""
+    history = MarketData.from_prices(three_stocks, dtype=torch.float32)
+    rule = MACrossover(fast=15, slow=90)
+    shared = SharedScreen.build(rule, history, SPEC, n_candidates=16, seed=0)
+    assert shared is not None
+    shared.starts(rule, MarketData.from_prices(three_stocks.iloc[:900], dtype=torch.float32), None, n_starts=2)
+    assert {p.dtype for p in rule.parameters()} == {torch.float64}
